@@ -1,0 +1,32 @@
+# The two commands: `make demo` and `make test`. Both start from a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint install bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python data/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check harvester tests bench data/demo.py
+	$(BIN)/ruff format --check harvester tests bench data/demo.py
+	$(BIN)/mypy harvester
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/extract.py
+
+clean:
+	rm -rf $(VENV) data/out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""MinHash sketches with a fast hash: the one similarity primitive every dedup step uses."""
+
+from __future__ import annotations
+
+import re
+
+import xxhash
+from datasketch import MinHash
+
+WORD = re.compile(r"\w+")
+DIGITS = re.compile(r"\d+")
+
+
+def _hash32(data: bytes) -> int:
+    return xxhash.xxh32_intdigest(data)
+
+
+def fingerprint(text: str) -> str:
+    """Text reduced to what a template keeps constant: words, case-folded, digits masked."""
+    return " ".join(WORD.findall(DIGITS.sub("0", text.lower())))
+
+
+def word_shingles(text: str, size: int) -> set[bytes]:
+    words = WORD.findall(text.lower())
+    if len(words) <= size:
+        return {" ".join(words).encode()} if words else set()
+    return {" ".join(words[i : i + size]).encode() for i in range(len(words) - size + 1)}
+
+
+def char_shingles(text: str, size: int) -> set[bytes]:
+    if len(text) <= size:
+        return {text.encode()} if text else set()
+    return {text[i : i + size].encode() for i in range(len(text) - size + 1)}
+
+
+def sketch_all(shingle_sets: list[set[bytes]], num_perm: int) -> list[MinHash]:
+    sketches: list[MinHash] = MinHash.bulk(shingle_sets, num_perm=num_perm, hashfunc=_hash32)
+    return sketches

@@ -1,0 +1,112 @@
+"""Bytes to an lxml tree: decoding that does not make mojibake, and link discovery.
+
+Parsing happens once per page; every later step shares the tree.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import lxml.html
+from bs4.dammit import EncodingDetector
+from lxml import etree
+
+from .urls import resolve
+
+# Browsers decode these labels as windows-1252; so must we, or curly quotes break.
+ENCODING_ALIASES = {
+    "iso-8859-1": "windows-1252",
+    "latin-1": "windows-1252",
+    "latin1": "windows-1252",
+    "us-ascii": "windows-1252",
+    "ascii": "windows-1252",
+}
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+
+
+class ParseError(ValueError):
+    """Content that cannot be read as an HTML page."""
+
+
+@dataclass
+class Document:
+    """A parsed page: the tree and the URL its relative links resolve against."""
+
+    url: str
+    tree: lxml.html.HtmlElement
+    base_url: str
+
+
+def is_html(content_type: str | None) -> bool:
+    if not content_type:
+        return True  # servers of static files often omit it; sniffing decides
+    return content_type.split(";")[0].strip().lower() in HTML_TYPES
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type, re.I)
+    return match.group(1) if match else None
+
+
+def _usable(encoding: str | None) -> str | None:
+    if not encoding:
+        return None
+    name = ENCODING_ALIASES.get(encoding.lower(), encoding)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode(body: bytes, http_charset: str | None = None) -> str:
+    """BOM, then valid UTF-8, then the HTTP charset, then <meta charset>.
+
+    Valid UTF-8 wins over a declared charset: legacy servers often declare
+    ISO-8859-1 for UTF-8 files, and multi-byte UTF-8 is almost never valid by chance.
+    """
+    bom = EncodingDetector.strip_byte_order_mark(body)[1]
+    candidates = [bom, "utf-8", http_charset]
+    meta = _META_CHARSET.search(body[:4096])
+    if meta:
+        candidates.append(meta.group(1).decode("ascii", "replace"))
+    candidates.append("windows-1252")
+    for candidate in candidates:
+        encoding = _usable(candidate)
+        if encoding is None:
+            continue
+        try:
+            text = body.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return text[1:] if text.startswith("\ufeff") else text
+    return body.decode("utf-8", "replace")
+
+
+def parse_html(body: bytes, url: str, http_charset: str | None = None) -> Document:
+    text = decode(body, http_charset)
+    if "\x00" in text[:1024]:
+        raise ParseError("binary content, not HTML")
+    if not text.strip():
+        raise ParseError("empty document")
+    try:
+        tree = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise ParseError(f"unparseable HTML: {exc}") from exc
+    base_href = str(tree.xpath("string(//base/@href)"))
+    base_url = resolve(url, base_href) if base_href else None
+    return Document(url=url, tree=tree, base_url=base_url or url)
+
+
+def links(doc: Document) -> list[str]:
+    """Crawlable absolute URLs of <a href> and <area href>, in page order, once each."""
+    found: dict[str, None] = {}
+    for href in doc.tree.xpath("//a/@href | //area/@href"):
+        rel_url = resolve(doc.base_url, str(href))
+        if rel_url:
+            found.setdefault(rel_url, None)
+    return list(found)

@@ -1,0 +1,99 @@
+"""URL normalisation and crawl scope.
+
+One canonical spelling per URL is what makes "one fetch per page" possible, so every
+URL that enters the frontier, the seen-set or a record goes through `normalize`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+# Parameters that identify a visit, not a page.
+TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|yclid|"
+    r"phpsessid|jsessionid|sid|sessionid|session_id|aspsessionid\w*|cfid|cftoken)$",
+    re.IGNORECASE,
+)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_URL_LENGTH = 2048
+
+
+class InvalidURL(ValueError):
+    """A string that cannot be crawled as an absolute http(s) URL."""
+
+
+def normalize(url: str) -> str:
+    """Canonical form: lower-case scheme/host, no default port, no fragment,
+    dot segments resolved, percent-encoding normalised, query sorted and
+    stripped of tracking parameters."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if scheme not in DEFAULT_PORTS or not host:
+        raise InvalidURL(f"not an absolute http(s) URL: {url!r}")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"bad port in URL: {url!r}") from exc
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not TRACKING_PARAMS.match(k)
+        ]
+    )
+    rebuilt = urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    return canonicalize_url(rebuilt)
+
+
+def resolve(base: str, href: str) -> str | None:
+    """Absolute normalised URL of a link, or None when it is not crawlable
+    (mailto:, tel:, javascript:, malformed)."""
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return None
+    try:
+        absolute = urljoin(base, href)
+        if urlsplit(absolute).scheme.lower() not in DEFAULT_PORTS:
+            return None
+        return normalize(absolute)
+    except (ValueError, InvalidURL):
+        return None
+
+
+def site_key(host: str) -> str:
+    """`www.example.com` and `example.com` are one site."""
+    host = host.lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+@dataclass
+class Scope:
+    """Which URLs a crawl may request: the seeds' sites, nothing else."""
+
+    sites: set[str] = field(default_factory=set)
+    max_length: int = MAX_URL_LENGTH
+
+    @classmethod
+    def from_seeds(cls, seeds: list[str]) -> Scope:
+        return cls({site_key(host_of(s)) for s in seeds})
+
+    def allows(self, url: str) -> bool:
+        return len(url) <= self.max_length and site_key(host_of(url)) in self.sites
+
+
+def path_depth_slug(url: str) -> str:
+    """Host and path with the query, for messages."""
+    parts = urlsplit(url)
+    return parts.netloc + parts.path + (f"?{parts.query}" if parts.query else "")

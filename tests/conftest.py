@@ -1,0 +1,159 @@
+"""Real servers, real files: a threaded HTTP server on 127.0.0.1 serving fixture folders,
+with fault routes (503 + Retry-After, slow, redirects, wrong charset, non-HTML)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SAMPLE_SITE = ROOT / "data" / "sample-site"
+
+Route = Callable[["FaultHandler"], None]
+
+
+@dataclass
+class ServerState:
+    """What the handler answers specially, and every path it was asked for."""
+
+    routes: dict[str, Route] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    hits: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FaultHandler(SimpleHTTPRequestHandler):
+    state: ServerState
+
+    def __init__(self, *args: Any, state: ServerState, **kwargs: Any) -> None:
+        self.state = state
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        with self.state.lock:
+            self.state.requests.append(self.path)
+            self.state.hits[self.path] = self.state.hits.get(self.path, 0) + 1
+        route = self.state.routes.get(self.path)
+        if route is not None:
+            route(self)
+        else:
+            super().do_GET()
+
+    def send_body(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "text/html; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def hits(self) -> int:
+        return self.state.hits[self.path]
+
+
+@dataclass
+class Server:
+    url: str
+    state: ServerState
+
+    def route(self, path: str, handler: Route) -> None:
+        self.state.routes[path] = handler
+
+    @property
+    def requests(self) -> list[str]:
+        return self.state.requests
+
+
+def serve(directory: Path) -> Iterator[Server]:
+    state = ServerState()
+    handler = partial(FaultHandler, directory=str(directory), state=state)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Server(f"http://127.0.0.1:{httpd.server_address[1]}/", state)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def sample_site() -> Iterator[Server]:
+    """The bundled demo site, as `make demo` serves it."""
+    yield from serve(SAMPLE_SITE)
+
+
+@pytest.fixture
+def fixture_site() -> Iterator[Server]:
+    """tests/fixtures/site, plus whatever fault routes a test adds."""
+    yield from serve(FIXTURES / "site")
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "harvester", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+def _schema(name: str) -> dict[str, Any]:
+    text = resources.files("harvester").joinpath("schema", name).read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+PAGE_SCHEMA = _schema("record.schema.json")
+QA_SCHEMA = _schema("qa-record.schema.json")
+
+
+def read_records(path: Path, schema: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every line of a JSON Lines output, each validated against the shipped schema."""
+    records = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    for record in records:
+        jsonschema.validate(record, schema or PAGE_SCHEMA)
+    return records
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
