@@ -19,7 +19,15 @@ from .extract.blocks import render
 from .fetch import FetchConfig, Fetcher, FetchError, FetchResult
 from .models import Block, Page, QARecord, Record
 from .parse import ParseError, charset_from_content_type, parse_html
-from .state import Frontier, FrontierItem, MemoryFrontier, MemorySeenSet, SeenSet
+from .state import (
+    Frontier,
+    FrontierItem,
+    MemoryFrontier,
+    MemorySeenSet,
+    MemorySiteStats,
+    SeenSet,
+    SiteStats,
+)
 from .urls import Scope, host_of, site_key
 
 QA_SHARE_FOR_KIND = 0.5  # a page whose text is mostly its Q&A is a "qa" page
@@ -104,6 +112,7 @@ class _Crawler:
     summary: Summary
     frontier: Frontier
     seen: SeenSet
+    stats: SiteStats = field(default_factory=MemorySiteStats)
     pages: list[Page] = field(default_factory=list)
     redirect_aliases: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     skipped: set[str] = field(default_factory=set)
@@ -141,9 +150,15 @@ class _Crawler:
 
     def handle(self, item: FrontierItem, outcome: FetchResult | Failure) -> None:
         self.frontier.ack(item.url)
+        site = site_key(host_of(item.url))
         if isinstance(outcome, Failure):
+            if outcome.kind == "scope":  # a redirect off the site: not ours to fetch
+                self.summary.out_of_scope += 1
+                return
+            self.stats.incr(site, "failed")
             self.summary.failures.append(outcome)
             return
+        self.stats.incr(site, "fetched")
         if not outcome.html:
             self.summary.non_html += 1
             return

@@ -103,7 +103,7 @@ def serve(directory: Path) -> Iterator[Server]:
         httpd.server_close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def sample_site() -> Iterator[Server]:
     """The bundled demo site, as `make demo` serves it."""
     yield from serve(SAMPLE_SITE)

@@ -28,9 +28,9 @@ def seed_qa_text() -> tuple[str, str]:
     return lines[lines.index("Q:") + 1], lines[lines.index("A:") + 1]
 
 
-@pytest.fixture
-def crawled(sample_site: Server, tmp_path: Path) -> list[dict[str, Any]]:
-    out = tmp_path / "records.jsonl"
+@pytest.fixture(scope="module")
+def crawled(sample_site: Server, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    out = tmp_path_factory.mktemp("crawl") / "records.jsonl"
     result = run_cli("crawl", sample_site.url, "-o", str(out), "--delay", "0")
     assert result.returncode == 0, result.stderr
     return read_records(out)
