@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from _results import update_section
 from bs4 import BeautifulSoup
 
 from harvester.extract import extract_page
@@ -109,7 +110,7 @@ def main() -> int:
     }
     base = results["full page (bs4 get_text)"]["pages_per_s"]
     lines = [
-        "# Extraction benchmark",
+        "## Extraction",
         "",
         f"{len(corpus)} pages ({'article benchmark + ' if BENCH.exists() else ''}sample site), "
         "one process, one core, same run. Quality: word 4-gram precision/recall/F1 against "
@@ -125,7 +126,7 @@ def main() -> int:
         )
     report = "\n".join(lines) + "\n"
     print(report)
-    (HERE / "RESULTS.md").write_text(report, "utf-8")
+    update_section("extract", report)
     return 0
 
 

@@ -168,6 +168,26 @@ class Fetcher:
             chain.append(current)
             current = target
 
+    async def get_bytes(self, url: str, max_bytes: int = 512 * 1024) -> tuple[int, bytes]:
+        """One polite GET for crawl metadata (robots.txt, sitemaps): (status, body).
+
+        Redirects are followed (up to 5, as RFC 9309 asks); status 0 means the server
+        could not be reached or the body was larger than `max_bytes`.
+        """
+        assert self._client is not None, "Fetcher used outside 'async with'"
+        async with self.gate.turn(host_of(url)):
+            try:
+                async with self._client.stream("GET", url, follow_redirects=True) as response:
+                    chunks, size = [], 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            return 0, b""
+                        chunks.append(chunk)
+                    return response.status_code, b"".join(chunks)
+            except httpx.HTTPError:
+                return 0, b""
+
     def _redirect_target(self, current: str, result: FetchResult, chain: list[str]) -> str:
         target = resolve(current, result.location or "")
         if target is None:
