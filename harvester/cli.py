@@ -7,8 +7,9 @@ Exit codes: 0 complete, 1 partial (some pages failed), 2 usage or bad input,
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,14 +17,19 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
-from .emit import JsonlWriter, OutputError
+from .crawler import CrawlOptions, crawl
+from .emit import JsonlWriter, OutputError, written_ids
 from .fetch import DEFAULT_USER_AGENT, FetchConfig
 from .files import InputError, read_files
 from .models import Page
-from .pipeline import CrawlOptions, DedupOptions, Summary, build_records, crawl, qa_records
-from .urls import InvalidURL, normalize
+from .pipeline import DedupOptions, build_records, emit, qa_records
+from .report import Summary, format_summary
+from .state import CrawlState, MemoryEmitLog, RunStart
+from .state.sqlite import SqliteState, StateError
+from .urls import InvalidURL, Scope, host_of, normalize
 
 EXIT_USAGE, EXIT_FATAL, EXIT_INTERRUPTED = 2, 3, 130
+STATE_DIR = Path("data") / "state"
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -45,8 +51,8 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Choice(["pages", "qa"]),
         default="pages",
         show_default=True,
-        help="'pages': one record per distinct page; 'qa': one record per "
-        "distinct question and answer across the site.",
+        help="'pages': one record per distinct page; 'qa': one record per distinct question "
+        "and answer across the site.",
     )(func)
     func = click.option(
         "-q", "--quiet", is_flag=True, help="No summary on stderr; errors are still reported."
@@ -54,7 +60,7 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="harvester")
 def main() -> None:
     """Turn a legacy website into clean JSON records: one per real page, or one per
@@ -69,7 +75,7 @@ def main() -> None:
     type=click.IntRange(min=1),
     default=10_000,
     show_default=True,
-    help="Stop after fetching this many URLs.",
+    help="Stop after requesting this many URLs.",
 )
 @click.option(
     "--max-depth",
@@ -85,24 +91,97 @@ def main() -> None:
     help="Requests in flight at once, over all hosts.",
 )
 @click.option(
+    "--per-host",
+    type=click.IntRange(min=1, max=64),
+    default=2,
+    show_default=True,
+    help="Requests in flight at once to one host.",
+)
+@click.option(
     "--delay",
     type=click.FloatRange(min=0),
     default=0.5,
     show_default=True,
-    help="Seconds between two requests to one host; 0 for none.",
+    help="Seconds between two requests to one host; 0 for none. A larger "
+    "robots.txt Crawl-delay wins, and the crawler slows down by itself when the "
+    "server answers 429/503 or gets slower.",
 )
 @click.option(
-    "--user-agent",
-    default=DEFAULT_USER_AGENT,
+    "--retries",
+    type=click.IntRange(min=0, max=10),
+    default=3,
     show_default=True,
-    help="User-Agent header sent with every request.",
+    help="Retries for timeouts, connection errors, 429 and 5xx (other 4xx: none).",
 )
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
     default=20.0,
     show_default=True,
-    help="Seconds to wait for a response before retrying.",
+    help="Seconds to wait for a response.",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1024),
+    default=10 * 1024 * 1024,
+    show_default=True,
+    help="Largest response body read, after decompression.",
+)
+@click.option(
+    "--user-agent",
+    default=DEFAULT_USER_AGENT,
+    show_default=True,
+    help="User-Agent header; its first word is the name matched in robots.txt.",
+)
+@click.option(
+    "--allow-domain",
+    "allow_domains",
+    multiple=True,
+    metavar="DOMAIN",
+    help="Also crawl this domain and its subdomains (repeatable).",
+)
+@click.option(
+    "--include",
+    multiple=True,
+    metavar="REGEX",
+    help="Only follow URLs matching one of these (repeatable).",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="REGEX",
+    help="Never follow URLs matching any of these (repeatable).",
+)
+@click.option(
+    "--max-per-template",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Trap guard: URLs that differ only in digits (e.g. /calendar/2031-05/) and "
+    "link to each other are followed at most this many times.",
+)
+@click.option(
+    "--max-query-variants",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Trap guard: distinct query strings followed per path.",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Crawl state (SQLite) for resuming and incremental runs "
+    "[default: data/state/<site>-<hash>.sqlite].",
+)
+@click.option(
+    "--fresh", is_flag=True, help="Forget the state of earlier runs of this crawl and start over."
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Write every record, not only those new or changed since the last run.",
 )
 def crawl_command(
     urls: tuple[str, ...],
@@ -112,31 +191,54 @@ def crawl_command(
     max_pages: int,
     max_depth: int | None,
     concurrency: int,
+    per_host: int,
     delay: float,
-    user_agent: str,
+    retries: int,
     timeout: float,
+    max_bytes: int,
+    user_agent: str,
+    allow_domains: tuple[str, ...],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    max_per_template: int,
+    max_query_variants: int,
+    state_path: Path | None,
+    fresh: bool,
+    full: bool,
 ) -> None:
     """Crawl a site from one or more seed URLs and write its records.
 
-    Only links on the seeds' hosts are followed (www.example.com and example.com are
-    one site). Example: harvester crawl https://clinic.example/ -o records.jsonl
+    Only links on the seeds' hosts are followed (www.example.com and example.com are one
+    site). The crawl keeps its state in a file: run the same command again after an
+    interruption and it resumes where it stopped; run it again after it finished and it
+    revisits the site with conditional requests and writes only new or changed records.
+
+    Example: harvester crawl https://clinic.example/ -o records.jsonl
     """
-    seeds = []
-    for url in urls:
-        try:
-            seeds.append(normalize(url))
-        except InvalidURL:
-            fail(f"invalid URL {url!r}: give an absolute http:// or https:// URL")
-    writer = _open_output(output)
+    seeds = _seeds(urls)
+    scope = _scope(seeds, allow_domains, include, exclude)
     options = CrawlOptions(
         max_pages=max_pages,
         max_depth=max_depth,
         concurrency=concurrency,
-        fetch=FetchConfig(user_agent=user_agent, timeout=timeout, delay=delay),
+        max_per_template=max_per_template,
+        max_query_variants=max_query_variants,
+        fetch=FetchConfig(
+            user_agent=user_agent,
+            timeout=timeout,
+            delay=delay,
+            per_host=per_host,
+            retries=retries,
+            max_bytes=max_bytes,
+        ),
     )
+    state = _open_state(state_path or default_state_path(seeds), fresh)
+    start = state.start(seeds)
+    already = written_ids(output) if start.resumed else set()
+    writer = _open_output(output, append=start.resumed)
     summary = Summary()
-    pages = _interruptible(lambda: asyncio.run(crawl(seeds, options, summary)))
-    _finish(pages, writer, emit, quiet, summary, " ".join(seeds))
+    pages = _interruptible(lambda: asyncio.run(crawl(seeds, options, summary, state, scope, start)))
+    _finish(pages, writer, emit, quiet, summary, " ".join(seeds), state, full, already)
 
 
 @main.command("extract")
@@ -154,7 +256,8 @@ def crawl_command(
 def extract_command(
     paths: tuple[Path, ...], output: str, emit: str, quiet: bool, base_url: str | None
 ) -> None:
-    """Run the same pipeline over a saved copy of a site: HTML files or folders."""
+    """Run the same pipeline over a saved copy of a site: HTML files, folders, or WARC
+    captures (.warc, .warc.gz, from harvester --warc or other tools)."""
     if base_url is not None:
         try:
             base_url = normalize(base_url)
@@ -166,12 +269,48 @@ def extract_command(
     except InputError as exc:
         fail(str(exc))
     writer = _open_output(output)
-    _finish(pages, writer, emit, quiet, summary, " ".join(str(p) for p in paths))
+    _finish(pages, writer, emit, quiet, summary, " ".join(str(p) for p in paths), None, True)
 
 
-def _open_output(output: str) -> JsonlWriter:
+def _seeds(urls: tuple[str, ...]) -> list[str]:
+    seeds = []
+    for url in urls:
+        try:
+            seeds.append(normalize(url))
+        except InvalidURL:
+            fail(f"invalid URL {url!r}: give an absolute http:// or https:// URL")
+    return seeds
+
+
+def _scope(
+    seeds: list[str], allow: tuple[str, ...], include: tuple[str, ...], exclude: tuple[str, ...]
+) -> Scope:
     try:
-        return JsonlWriter(output)
+        return Scope.from_seeds(seeds, list(allow), list(include), list(exclude))
+    except re.error as exc:
+        fail(f"invalid regular expression {exc.pattern!r}: {exc}")
+
+
+def default_state_path(seeds: list[str]) -> Path:
+    """One state file per crawl (its sorted seeds), named after the first host."""
+    digest = hashlib.sha256("\n".join(sorted(seeds)).encode()).hexdigest()[:10]
+    host = re.sub(r"[^A-Za-z0-9.-]+", "_", host_of(seeds[0]))[:60] or "site"
+    return STATE_DIR / f"{host}-{digest}.sqlite"
+
+
+def _open_state(path: Path, fresh: bool) -> SqliteState:
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    try:
+        return SqliteState(path)
+    except StateError as exc:
+        fail(str(exc))
+
+
+def _open_output(output: str, append: bool = False) -> JsonlWriter:
+    try:
+        return JsonlWriter(output, append=append)
     except OutputError as exc:
         fail(str(exc))
 
@@ -180,54 +319,41 @@ def _interruptible(run: Callable[[], list[Page]]) -> list[Page]:
     try:
         return run()
     except KeyboardInterrupt:
-        fail("interrupted", EXIT_INTERRUPTED)
+        fail("interrupted: run the same command again to resume", EXIT_INTERRUPTED)
 
 
 def _finish(
-    pages: list[Page], writer: JsonlWriter, emit: str, quiet: bool, summary: Summary, source: str
+    pages: list[Page],
+    writer: JsonlWriter,
+    mode: str,
+    quiet: bool,
+    summary: Summary,
+    source: str,
+    state: CrawlState | None,
+    full: bool,
+    already: set[str] | None = None,
 ) -> None:
     records = build_records(pages, DedupOptions(), summary)
     summary.records = len(records)
+    log = state.log if state is not None else MemoryEmitLog()
     with writer:
         try:
-            if emit == "qa":
-                for qa in qa_records(records, summary):
-                    writer.write(qa.to_dict())
+            if mode == "qa":
+                emit(qa_records(records, summary), writer, log, summary, full, already)
             else:
                 summary.qa = sum(len(r.qa) for r in records)
-                for record in records:
-                    writer.write(record.to_dict())
+                emit(records, writer, log, summary, full, already)
         except OutputError as exc:
             fail(str(exc), EXIT_FATAL)
+    if state is not None:
+        state.run_done()
+        state.close()
     if not quiet:
-        click.echo(format_summary(summary, source, writer.target, emit), err=True)
+        click.echo(format_summary(summary, source, writer.target, mode), err=True)
     if summary.exit_code == EXIT_FATAL:
         first = summary.failures[0]
         fail(f"nothing could be read: {first.url}: {first.message}", EXIT_FATAL)
     sys.exit(summary.exit_code)
-
-
-def format_summary(summary: Summary, source: str, target: str, emit: str) -> str:
-    elapsed = time.monotonic() - summary.started
-    written = summary.qa if emit == "qa" else summary.records
-    lines = [
-        f"harvester: {source} in {elapsed:.1f} s",
-        f"  pages read        {summary.pages_fetched:>6}   failed {len(summary.failures)}, "
-        f"non-HTML {summary.non_html}, off-site links {summary.out_of_scope}, "
-        f"not fetched (--max-pages) {summary.over_limit}",
-        f"  records written   {written:>6}   ({emit}; pages {summary.records}, "
-        f"Q&A {summary.qa}, aliases folded {summary.aliases})",
-        f"  blocks removed    {summary.template_removed + summary.repeats_removed:>6}   "
-        f"template {summary.template_removed}, in-page repeats {summary.repeats_removed}",
-        f"  output            {'stdout' if target == '-' else target}",
-    ]
-    for text, pages in summary.top_templates[:3]:
-        lines.append(f"  template on {pages:>3} pages: {text[:60]}")
-    for failure in summary.failures[:5]:
-        lines.append(f"  failed: {failure.url}: {failure.message}")
-    if len(summary.failures) > 5:
-        lines.append(f"  ... and {len(summary.failures) - 5} more failures")
-    return "\n".join(lines)
 
 
 def run() -> None:
@@ -236,5 +362,8 @@ def run() -> None:
         main(standalone_mode=True)
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
-    except Exception as exc:
+    except Exception as exc:  # the last line of defence
         fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_FATAL)
+
+
+__all__ = ["RunStart", "main", "run"]

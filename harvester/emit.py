@@ -15,7 +15,7 @@ class OutputError(OSError):
 class JsonlWriter:
     """`-` is stdout. Each record is one line, flushed as soon as it is written."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, append: bool = False) -> None:
         self.target = target
         self.count = 0
         if target == "-":
@@ -26,7 +26,7 @@ class JsonlWriter:
             raise OutputError(f"cannot write to {target}: it is a folder")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._stream = path.open("w", encoding="utf-8")
+            self._stream = path.open("a" if append else "w", encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write to {target}: {exc.strerror or exc}") from None
 
@@ -47,3 +47,26 @@ class JsonlWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def written_ids(target: str) -> set[str]:
+    """Ids of the records an interrupted run already wrote to `target`.
+
+    A last line cut short by the interruption is removed, so the file stays valid
+    JSON Lines and that record is written again.
+    """
+    path = Path(target)
+    if target == "-" or not path.is_file():
+        return set()
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    if len(complete) != len(data):
+        with path.open("r+b") as handle:
+            handle.truncate(len(complete))
+    ids: set[str] = set()
+    for line in complete.splitlines():
+        try:
+            ids.add(str(json.loads(line)["id"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return ids

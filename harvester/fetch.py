@@ -7,7 +7,7 @@ import email.utils
 import random
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +47,12 @@ class FetchResult:
     redirects: list[str] = field(default_factory=list)
     fetched_at: str = ""
     location: str | None = None  # of a redirect response
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    reason: str = ""
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
 
     @property
     def html(self) -> bool:
@@ -62,18 +68,50 @@ class FetchError(Exception):
 
 
 class _Retry(Exception):
-    def __init__(self, error: FetchError, wait: float | None = None) -> None:
-        self.error, self.wait = error, wait
+    def __init__(self, error: FetchError, wait: float | None = None, overloaded: bool = False):
+        super().__init__(error.message)
+        self.error, self.wait, self.overloaded = error, wait, overloaded
 
 
 class HostGate:
-    """Per-host concurrency cap and minimum delay between request starts."""
+    """Per-host concurrency cap and delay between request starts, adapting to the server.
+
+    The delay for a host is the largest of `--delay`, its robots.txt Crawl-delay and a
+    back-off that grows when the server answers 429/503 or slows down, and decays again
+    while it answers quickly.
+    """
+
+    MAX_BACKOFF = 30.0
 
     def __init__(self, per_host: int, delay: float) -> None:
         self.per_host, self.delay = per_host, delay
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._next: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._crawl_delay: dict[str, float] = {}
+        self._backoff: dict[str, float] = {}
+        self._latency: dict[str, float] = {}
+
+    def host_delay(self, host: str) -> float:
+        return max(self.delay, self._crawl_delay.get(host, 0.0), self._backoff.get(host, 0.0))
+
+    def set_crawl_delay(self, host: str, seconds: float) -> None:
+        self._crawl_delay[host] = seconds
+
+    def slow_down(self, host: str) -> None:
+        """The server said it is overloaded (429/503)."""
+        current = self._backoff.get(host, 0.0)
+        self._backoff[host] = min(max(current * 2, 1.0), self.MAX_BACKOFF)
+
+    def observe(self, host: str, latency: float) -> None:
+        """Latency well above the host's average means it is struggling: back off."""
+        average = self._latency.get(host, latency)
+        self._latency[host] = 0.8 * average + 0.2 * latency
+        current = self._backoff.get(host, 0.0)
+        if latency > 2 * average and latency > 0.5:
+            self._backoff[host] = min(max(current * 1.5, latency / 2), self.MAX_BACKOFF)
+        elif current:
+            self._backoff[host] = current * 0.8 if current > 0.05 else 0.0
 
     @asynccontextmanager
     async def turn(self, host: str) -> AsyncIterator[None]:
@@ -83,7 +121,7 @@ class HostGate:
                 wait = self._next.get(host, 0.0) - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                self._next[host] = time.monotonic() + self.delay
+                self._next[host] = time.monotonic() + self.host_delay(host)
             yield
 
     def hold_off(self, host: str, seconds: float) -> None:
@@ -139,6 +177,7 @@ class Fetcher:
         self.config, self.scope = config, scope
         self.gate = HostGate(config.per_host, config.delay)
         self._client: httpx.AsyncClient | None = None
+        self.on_exchange: Callable[[FetchResult, dict[str, str]], None] | None = None
 
     async def __aenter__(self) -> Fetcher:
         self._client = httpx.AsyncClient(
@@ -155,12 +194,23 @@ class Fetcher:
         if self._client is not None:
             await self._client.aclose()
 
-    async def fetch(self, url: str) -> FetchResult:
-        """GET with redirects followed by hand (to stay in scope) and retries."""
+    async def fetch(
+        self, url: str, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET with redirects followed by hand (to stay in scope) and retries.
+
+        With validators from an earlier run the request is conditional: an unchanged
+        page answers 304 and costs no body.
+        """
         chain: list[str] = []
         current = url
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
         while True:
-            result = await self._with_retries(current)
+            result = await self._with_retries(current, headers if current == url else {})
             if result.status not in REDIRECTS:
                 result.url, result.redirects = url, chain
                 return result
@@ -200,13 +250,18 @@ class Fetcher:
             raise FetchError(current, "scope", f"redirects out of scope to {target}")
         return target
 
-    async def _with_retries(self, url: str) -> FetchResult:
+    async def _with_retries(self, url: str, headers: dict[str, str]) -> FetchResult:
         host = host_of(url)
         for attempt in range(self.config.retries + 1):
             try:
                 async with self.gate.turn(host):
-                    return await self._get(url)
+                    started = time.monotonic()
+                    result = await self._get(url, headers)
+                    self.gate.observe(host, time.monotonic() - started)
+                    return result
             except _Retry as retry:
+                if retry.overloaded:
+                    self.gate.slow_down(host)
                 if attempt == self.config.retries:
                     raise retry.error from None
                 wait = retry.wait
@@ -215,31 +270,47 @@ class Fetcher:
                 self.gate.hold_off(host, wait)
         raise AssertionError("unreachable")
 
-    async def _get(self, url: str) -> FetchResult:
+    async def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
         assert self._client is not None, "Fetcher used outside 'async with'"
         fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
         try:
-            async with self._client.stream("GET", url) as response:
+            async with self._client.stream("GET", url, headers=headers) as response:
                 status = response.status_code
                 if status in RETRY_STATUSES:
                     wait = retry_after(
                         response.headers.get("retry-after"), self.config.max_retry_after
                     )
-                    raise _Retry(FetchError(url, "http", f"HTTP {status}"), wait)
-                if status in REDIRECTS:
-                    return FetchResult(
-                        url, url, status, None, b"", location=response.headers.get("location")
-                    )
+                    overloaded = status in (429, 503)
+                    raise _Retry(FetchError(url, "http", f"HTTP {status}"), wait, overloaded)
+                result = FetchResult(
+                    url,
+                    url,
+                    status,
+                    response.headers.get("content-type"),
+                    b"",
+                    [],
+                    fetched_at,
+                    response.headers.get("location"),
+                    list(response.headers.multi_items()),
+                    response.reason_phrase,
+                )
+                if status == 304 or status in REDIRECTS:
+                    return self._record(result, headers)
                 if status >= 400:
                     raise FetchError(url, "http", f"HTTP {status}")
-                content_type = response.headers.get("content-type")
-                if not is_html(content_type):
-                    return FetchResult(url, url, status, content_type, b"", [], fetched_at)
-                body = await self._read_capped(url, response)
-                return FetchResult(url, url, status, content_type, body, [], fetched_at)
+                if not result.html:
+                    return result
+                result.body = await self._read_capped(url, response)
+                return self._record(result, headers)
         except httpx.HTTPError as exc:
             kind, message = _describe(exc)
             raise _Retry(FetchError(url, kind, message)) from None
+
+    def _record(self, result: FetchResult, request_headers: dict[str, str]) -> FetchResult:
+        """Hand every exchange to the archive hook (WARC), if there is one."""
+        if self.on_exchange is not None:
+            self.on_exchange(result, request_headers)
+        return result
 
     async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
         limit = self.config.max_bytes

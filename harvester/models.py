@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -53,6 +55,15 @@ class Block:
         return self.text
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A document the page links to (PDF, office file, image): listed, not parsed."""
+
+    url: str
+    text: str
+    type: str
+
+
 @dataclass
 class Page:
     """One fetched (or read) HTML page after extraction, before cross-page dedup."""
@@ -71,6 +82,22 @@ class Page:
     source: Source
     aliases: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        """For the crawl state: a resumed or incremental run reuses extracted pages."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Page:
+        data = json.loads(text)
+        data["blocks"] = [Block(**{**b, "path": tuple(b["path"])}) for b in data["blocks"]]
+        data["qa"] = [
+            QA(**{**q, "answered_by": Person(**q["answered_by"]) if q["answered_by"] else None})
+            for q in data["qa"]
+        ]
+        data["attachments"] = [Attachment(**a) for a in data["attachments"]]
+        return cls(**data)
 
 
 @dataclass
@@ -91,11 +118,18 @@ class Record:
     language: str | None
     fetched_at: str
     source: Source
+    attachments: list[Attachment] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["qa"] = [qa_dict(q) for q in self.qa]
         return data
+
+    def content_hash(self) -> str:
+        """Identifies what a record says, not when it was fetched: for incremental runs."""
+        data = self.to_dict()
+        data.pop("fetched_at")
+        return _hash(data)
 
 
 def qa_dict(qa: QA) -> dict[str, Any]:
@@ -121,3 +155,10 @@ class QARecord:
         data = asdict(self)
         data["answered_by"] = asdict(self.answered_by) if self.answered_by else None
         return data
+
+    def content_hash(self) -> str:
+        return _hash(self.to_dict())
+
+
+def _hash(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

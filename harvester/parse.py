@@ -6,13 +6,17 @@ Parsing happens once per page; every later step shares the tree.
 from __future__ import annotations
 
 import codecs
+import mimetypes
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+import charset_normalizer
 import lxml.html
 from bs4.dammit import EncodingDetector
 from lxml import etree
 
+from .models import Attachment
 from .urls import resolve
 
 # Browsers decode these labels as windows-1252; so must we, or curly quotes break.
@@ -24,6 +28,14 @@ ENCODING_ALIASES = {
     "ascii": "windows-1252",
 }
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+DOCUMENT_SUFFIXES = frozenset(
+    "pdf doc docx xls xlsx ppt pptx odt ods odp rtf csv zip epub "
+    "jpg jpeg png gif webp svg tif tiff mp3 mp4 mov avi wmv".split()
+)
+MULTIBYTE = frozenset(
+    "utf_16 utf_32 shift_jis cp932 euc_jp iso2022_jp gb2312 gbk gb18030 big5 big5hkscs "
+    "euc_kr cp949 johab cp950 hz".split()
+)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
 
@@ -74,7 +86,7 @@ def decode(body: bytes, http_charset: str | None = None) -> str:
     meta = _META_CHARSET.search(body[:4096])
     if meta:
         candidates.append(meta.group(1).decode("ascii", "replace"))
-    candidates.append("windows-1252")
+    candidates += [_detect_multibyte(body), "windows-1252"]
     for candidate in candidates:
         encoding = _usable(candidate)
         if encoding is None:
@@ -85,6 +97,15 @@ def decode(body: bytes, http_charset: str | None = None) -> str:
             continue
         return text[1:] if text.startswith("\ufeff") else text
     return body.decode("utf-8", "replace")
+
+
+def _detect_multibyte(body: bytes) -> str | None:
+    """An undeclared East Asian page; single-byte guesses are left to windows-1252,
+    which is what an undeclared legacy Western page almost always is."""
+    guess = charset_normalizer.from_bytes(body[:65536]).best()
+    if guess is None or guess.encoding not in MULTIBYTE:
+        return None
+    return str(guess.encoding)
 
 
 def parse_html(body: bytes, url: str, http_charset: str | None = None) -> Document:
@@ -102,11 +123,28 @@ def parse_html(body: bytes, url: str, http_charset: str | None = None) -> Docume
     return Document(url=url, tree=tree, base_url=base_url or url)
 
 
-def links(doc: Document) -> list[str]:
-    """Crawlable absolute URLs of <a href> and <area href>, in page order, once each."""
-    found: dict[str, None] = {}
-    for href in doc.tree.xpath("//a/@href | //area/@href"):
-        rel_url = resolve(doc.base_url, str(href))
-        if rel_url:
-            found.setdefault(rel_url, None)
-    return list(found)
+def links(doc: Document) -> tuple[list[str], list[Attachment]]:
+    """Pages to crawl and documents to list: absolute URLs of <a>/<area href>, in page
+    order, once each. Documents (by extension) are never fetched, only listed."""
+    pages: dict[str, None] = {}
+    documents: dict[str, Attachment] = {}
+    for anchor in doc.tree.xpath("//a[@href] | //area[@href]"):
+        url = resolve(doc.base_url, str(anchor.get("href")))
+        if not url:
+            continue
+        media_type = document_type(url)
+        if media_type is None:
+            pages.setdefault(url, None)
+        elif url not in documents:
+            text = " ".join((anchor.text_content() or anchor.get("alt") or "").split())
+            documents[url] = Attachment(url=url, text=text, type=media_type)
+    return list(pages), list(documents.values())
+
+
+def document_type(url: str) -> str | None:
+    """Media type of a link to a document (not a page), guessed from its extension."""
+    path = urlsplit(url).path.lower()
+    suffix = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
+    if suffix not in DOCUMENT_SUFFIXES:
+        return None
+    return mimetypes.guess_type("x." + suffix)[0] or "application/octet-stream"

@@ -80,17 +80,44 @@ def host_of(url: str) -> str:
 
 @dataclass
 class Scope:
-    """Which URLs a crawl may request: the seeds' sites, nothing else."""
+    """Which URLs a crawl may request: the seeds' sites (and any allowed domains), less
+    what --exclude rejects; with --include, only what it matches."""
 
     sites: set[str] = field(default_factory=set)
+    domains: set[str] = field(default_factory=set)
+    include: list[re.Pattern[str]] = field(default_factory=list)
+    exclude: list[re.Pattern[str]] = field(default_factory=list)
     max_length: int = MAX_URL_LENGTH
 
     @classmethod
-    def from_seeds(cls, seeds: list[str]) -> Scope:
-        return cls({site_key(host_of(s)) for s in seeds})
+    def from_seeds(
+        cls,
+        seeds: list[str],
+        allow_domains: list[str] | None = None,
+        include: list[str] | None = None,
+        exclude: list[str] | None = None,
+    ) -> Scope:
+        return cls(
+            {site_key(host_of(s)) for s in seeds},
+            {site_key(d.strip().lower().strip(".")) for d in allow_domains or []},
+            [re.compile(p) for p in include or []],
+            [re.compile(p) for p in exclude or []],
+        )
 
     def allows(self, url: str) -> bool:
-        return len(url) <= self.max_length and site_key(host_of(url)) in self.sites
+        if len(url) > self.max_length or not self._on_site(host_of(url)):
+            return False
+        if self.include and not any(p.search(url) for p in self.include):
+            return False
+        return not any(p.search(url) for p in self.exclude)
+
+    def _on_site(self, host: str) -> bool:
+        """A seed's host is one site with its www. twin; an allowed domain admits its
+        subdomains too."""
+        key = site_key(host)
+        if key in self.sites or key in self.domains:
+            return True
+        return any(key.endswith("." + domain) for domain in self.domains)
 
 
 def path_depth_slug(url: str) -> str:

@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +35,9 @@ class ServerState:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     hits: dict[str, int] = field(default_factory=dict)
+    statuses: list[tuple[str, int]] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)
+    delay: float = 0.0  # seconds before answering each request: a slow server
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -51,11 +55,18 @@ class FaultHandler(SimpleHTTPRequestHandler):
         with self.state.lock:
             self.state.requests.append(self.path)
             self.state.hits[self.path] = self.state.hits.get(self.path, 0) + 1
+        if self.state.delay:
+            time.sleep(self.state.delay)
         route = self.state.routes.get(self.path)
         if route is not None:
             route(self)
         else:
             super().do_GET()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        with self.state.lock:
+            self.state.statuses.append((self.path, code))
+        super().send_response(code, message)
 
     def send_body(
         self,
@@ -123,14 +134,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The real command line, in a child process, as a user runs it."""
+def run_cli(
+    *args: str, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a child process, as a user runs it.
+
+    Each call runs in a new empty folder unless told otherwise, so that the default
+    crawl state (under ./data/state/) of one test never leaks into another.
+    """
+    if cwd is None:
+        cwd = Path(tempfile.mkdtemp(prefix="harvester-cwd-"))
     return subprocess.run(
         [sys.executable, "-m", "harvester", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd,
     )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import email.utils
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import FIXTURES, FaultHandler, Server, read_records, run_cli, serve
+
+from harvester.fetch import retry_after
 
 PAGE = (
     "<html><head><title>{title}</title></head>"
@@ -58,7 +62,8 @@ def add_routes(fixture_site: Server) -> None:
     fixture_site.route("/away", redirect_to("http://elsewhere.example/page", 302))
     fixture_site.route("/latin1", latin1)
     fixture_site.route("/mislabelled", mislabelled)
-    fixture_site.route("/brochure.pdf", pdf)
+    fixture_site.route("/download", pdf)
+    fixture_site.route("/broken", lambda h: h.send_body(500, b"oops", "text/plain"))
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +87,20 @@ def test_failed_page_makes_a_partial_run(result: Any) -> None:
     code, stderr, records = result
     assert code == 1
     assert "gone: HTTP 404" in stderr
+    assert "broken: HTTP 500" in stderr
     assert {"", "flaky", "target.html", "latin1", "legacy-table.html"} <= records.keys()
+
+
+def test_server_errors_are_retried_other_4xx_not(faulty: Server, result: Any) -> None:
+    assert faulty.state.hits["/broken"] == 4  # first try + 3 retries
+    assert faulty.state.hits["/gone"] == 1
+
+
+def test_retry_after_as_date_is_capped() -> None:
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
+    assert retry_after(later, 60.0) == 60.0
+    assert retry_after("7", 60.0) == 7.0
+    assert retry_after("soon", 60.0) is None
 
 
 def test_redirect_source_is_an_alias(faulty: Server, result: Any) -> None:
@@ -97,9 +115,17 @@ def test_never_leaves_the_site(faulty: Server, result: Any) -> None:
     assert "/away" in faulty.requests and "elsewhere" not in stderr.split("failed:")[-1]
 
 
-def test_non_html_is_not_parsed(result: Any) -> None:
+def test_documents_are_listed_not_parsed(faulty: Server, result: Any) -> None:
     _, stderr, records = result
-    assert "brochure.pdf" not in records
+    assert "/brochure.pdf" not in faulty.requests  # a document link is not fetched...
+    assert records[""]["attachments"] == [  # ...but listed on the page that links to it
+        {
+            "url": faulty.url + "brochure.pdf",
+            "text": "Our brochure (PDF)",
+            "type": "application/pdf",
+        }
+    ]
+    assert "download" not in records  # served as a PDF: counted, not parsed
     assert "non-HTML 1" in stderr
 
 

@@ -13,6 +13,7 @@ def extract_page(doc: Document, fetched_at: str, source: Source) -> Page:
     blocks = linearize(doc.tree)
     qa = find_qa(doc.tree, blocks)
     meta = read_metadata(doc, blocks)
+    pages, documents = links(doc)
     return Page(
         url=doc.url,
         canonical=meta.canonical,
@@ -26,7 +27,8 @@ def extract_page(doc: Document, fetched_at: str, source: Source) -> Page:
         qa=qa,
         fetched_at=fetched_at,
         source=source,
-        links=links(doc),
+        links=pages,
+        attachments=documents,
     )
 
 

@@ -1,0 +1,182 @@
+"""The crawl loop: frontier -> fetch -> parse -> extract, with state kept per page.
+
+Each handled URL is one state transaction (ack, page, new links), so a crawl killed at
+any point resumes without losing or repeating a page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from .extract import extract_page
+from .fetch import FetchConfig, Fetcher, FetchError, FetchResult
+from .models import Page
+from .parse import ParseError, charset_from_content_type, parse_html
+from .report import Failure, Summary
+from .state import CrawlState, FrontierItem, MemoryState, RunStart, StoredPage
+from .traps import TrapGuard
+from .urls import Scope, host_of, site_key
+
+
+@dataclass
+class CrawlOptions:
+    max_pages: int = 10_000
+    max_depth: int | None = None
+    concurrency: int = 8
+    max_per_template: int = 50
+    max_query_variants: int = 50
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+
+
+class _Blocked:
+    """robots.txt disallows the URL."""
+
+
+Outcome = FetchResult | Failure | _Blocked
+
+
+async def crawl(
+    seeds: list[str],
+    options: CrawlOptions,
+    summary: Summary,
+    state: CrawlState | None = None,
+    scope: Scope | None = None,
+    start: RunStart | None = None,
+) -> list[Page]:
+    """Fetch, parse and extract every in-scope page reachable from the seeds.
+
+    `start` is the answer of `state.start(seeds)` when the caller needed it first.
+    """
+    state = state or MemoryState()
+    start = start or state.start(seeds)
+    summary.resumed = start.resumed
+    crawler = _Crawler(scope or Scope.from_seeds(seeds), options, summary, state)
+    if not start.resumed:
+        with state.transaction():
+            for seed in seeds:
+                crawler.enqueue(seed, 0, None, force=True)
+    await crawler.run()
+    state.crawl_done()
+    return crawler.finish()
+
+
+@dataclass
+class _Crawler:
+    scope: Scope
+    options: CrawlOptions
+    summary: Summary
+    state: CrawlState
+    skipped: set[str] = field(default_factory=set)
+    traps: TrapGuard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.traps = TrapGuard(self.options.max_per_template, self.options.max_query_variants)
+
+    def enqueue(self, url: str, depth: int, parent: str | None, force: bool = False) -> None:
+        if not force and not self.scope.allows(url):
+            if url not in self.skipped:
+                self.skipped.add(url)
+                self.summary.out_of_scope += 1
+            return
+        if self.options.max_depth is not None and depth > self.options.max_depth:
+            return
+        if url in self.state.seen or not self.traps.admit(url, parent):
+            return
+        self.state.seen.add(url)
+        self.state.frontier.push(FrontierItem(url, depth))
+
+    async def run(self) -> None:
+        started = self.state.stats.get("*").get("requests", 0)
+        pending: set[asyncio.Task[tuple[FrontierItem, Outcome]]] = set()
+        async with Fetcher(self.options.fetch, self.scope) as fetcher:
+            while True:
+                while len(pending) < self.options.concurrency and started < self.options.max_pages:
+                    item = self.state.frontier.pop()
+                    if item is None:
+                        break
+                    started += 1
+                    self.state.stats.incr("*", "requests")
+                    pending.add(asyncio.create_task(self.visit(fetcher, item)))
+                if not pending:
+                    break
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    with self.state.transaction():
+                        self.handle(*task.result())
+        self.summary.over_limit += len(self.state.frontier)
+        self.summary.trap_capped.update(self.traps.capped)
+
+    async def visit(self, fetcher: Fetcher, item: FrontierItem) -> tuple[FrontierItem, Outcome]:
+        stored = self.state.pages.get(item.url)
+        try:
+            if stored is None:
+                return item, await fetcher.fetch(item.url)
+            return item, await fetcher.fetch(item.url, stored.etag, stored.last_modified)
+        except FetchError as exc:
+            return item, Failure(exc.url, exc.kind, exc.message)
+
+    def handle(self, item: FrontierItem, outcome: Outcome) -> None:
+        self.state.frontier.ack(item.url)
+        site = site_key(host_of(item.url))
+        if isinstance(outcome, _Blocked):
+            self.summary.robots_blocked += 1
+        elif isinstance(outcome, Failure):
+            self._failed(site, outcome)
+        elif outcome.status == 304:
+            self._unchanged(item, outcome)
+        elif not outcome.html:
+            self.summary.non_html += 1
+        else:
+            self._fetched(item, outcome)
+
+    def _failed(self, site: str, failure: Failure) -> None:
+        if failure.kind == "scope":  # a redirect off the site: not ours to fetch
+            self.summary.out_of_scope += 1
+            return
+        self.state.stats.incr(site, "failed")
+        self.state.pages.fail(failure.url, failure.kind, failure.message)
+
+    def _unchanged(self, item: FrontierItem, result: FetchResult) -> None:
+        stored = self.state.pages.get(item.url)
+        if stored is None:  # a 304 we did not ask for
+            self.state.pages.fail(item.url, "http", "HTTP 304 without a stored copy")
+            return
+        self.summary.not_modified += 1
+        self.state.pages.keep(item.url)
+        self._follow(item, stored.page)
+
+    def _fetched(self, item: FrontierItem, result: FetchResult) -> None:
+        final = result.final_url
+        for source in result.redirects:
+            self.state.pages.redirect(source, final)
+        if result.redirects and not self.state.seen.add(final):
+            return  # the target is fetched (or queued) under its own URL
+        try:
+            doc = parse_html(result.body, final, charset_from_content_type(result.content_type))
+        except ParseError as exc:
+            self.state.pages.fail(final, "parse", str(exc))
+            return
+        page = extract_page(doc, result.fetched_at, "http")
+        self.state.stats.incr(site_key(host_of(final)), "fetched")
+        self.state.pages.put(
+            StoredPage(page, result.header("etag"), result.header("last-modified"))
+        )
+        self._follow(item, page)
+
+    def _follow(self, item: FrontierItem, page: Page) -> None:
+        for link in page.links:
+            self.enqueue(link, item.depth + 1, page.url)
+        if page.canonical and self.scope.allows(page.canonical):
+            self.enqueue(page.canonical, item.depth, None)
+
+    def finish(self) -> list[Page]:
+        pages = self.state.pages.current()
+        redirects = self.state.pages.redirects()
+        for page in pages:
+            page.aliases += [u for u in redirects.get(page.url, []) if u not in page.aliases]
+            if page.canonical and not self.scope.allows(page.canonical):
+                page.canonical = None
+        self.summary.pages_fetched = len(pages)
+        self.summary.failures = [Failure(*f) for f in self.state.pages.failures()]
+        return pages

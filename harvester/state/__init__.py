@@ -1,0 +1,218 @@
+"""Crawl state behind small interfaces: frontier, seen-set, per-site statistics, pages.
+
+The stages only see these protocols, so the in-memory store, the embedded SQLite one
+(`state.sqlite`) or a shared one can be swapped without touching the stages.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..models import Page
+
+
+@dataclass(frozen=True)
+class FrontierItem:
+    url: str
+    depth: int = 0
+
+
+class Frontier(Protocol):
+    """URLs waiting to be fetched. `pop` leases an item; `ack` says it is done."""
+
+    def push(self, item: FrontierItem) -> None: ...
+    def pop(self) -> FrontierItem | None: ...
+    def ack(self, url: str) -> None: ...
+    def __len__(self) -> int: ...
+
+
+class SeenSet(Protocol):
+    """Canonical URLs already queued or fetched: one fetch per URL."""
+
+    def add(self, url: str) -> bool:
+        """True if the URL was new."""
+        ...
+
+    def __contains__(self, url: object) -> bool: ...
+
+
+class SiteStats(Protocol):
+    """Counters per site, for the summary and for politeness decisions."""
+
+    def incr(self, site: str, name: str, amount: int = 1) -> None: ...
+    def get(self, site: str) -> dict[str, int]: ...
+
+
+class MemoryFrontier:
+    def __init__(self) -> None:
+        self._queue: deque[FrontierItem] = deque()
+        self._leased: dict[str, FrontierItem] = {}
+
+    def push(self, item: FrontierItem) -> None:
+        self._queue.append(item)
+
+    def pop(self) -> FrontierItem | None:
+        if not self._queue:
+            return None
+        item = self._queue.popleft()
+        self._leased[item.url] = item
+        return item
+
+    def ack(self, url: str) -> None:
+        self._leased.pop(url, None)
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+
+class MemorySeenSet:
+    def __init__(self) -> None:
+        self._urls: set[str] = set()
+
+    def add(self, url: str) -> bool:
+        if url in self._urls:
+            return False
+        self._urls.add(url)
+        return True
+
+    def __contains__(self, url: object) -> bool:
+        return url in self._urls
+
+
+class MemorySiteStats:
+    def __init__(self) -> None:
+        self._counts: dict[str, Counter[str]] = {}
+
+    def incr(self, site: str, name: str, amount: int = 1) -> None:
+        self._counts.setdefault(site, Counter())[name] += amount
+
+    def get(self, site: str) -> dict[str, int]:
+        return dict(self._counts.get(site, Counter()))
+
+
+@dataclass
+class StoredPage:
+    page: Page
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class PageStore(Protocol):
+    """Extracted pages of a crawl, with what a conditional request needs to revalidate them.
+
+    Pages are stored per run: `put` and `keep` mark a page as part of the current run,
+    `current` lists those, so a page gone from the site drops out of the next run's output.
+    """
+
+    def put(self, stored: StoredPage) -> None: ...
+    def get(self, url: str) -> StoredPage | None: ...
+    def keep(self, url: str) -> None: ...
+    def current(self) -> list[Page]: ...
+    def redirect(self, source: str, target: str) -> None: ...
+    def redirects(self) -> dict[str, list[str]]: ...
+    def fail(self, url: str, kind: str, message: str) -> None: ...
+    def failures(self) -> list[tuple[str, str, str]]: ...
+
+
+class EmitLog(Protocol):
+    """What earlier runs emitted (record id -> content hash): emit only what changed."""
+
+    def emitted(self, record_id: str) -> str | None: ...
+    def mark(self, record_id: str, content_hash: str) -> None: ...
+
+
+class CrawlState(Protocol):
+    frontier: Frontier
+    seen: SeenSet
+    stats: SiteStats
+    pages: PageStore
+    log: EmitLog
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def start(self, seeds: list[str]) -> RunStart: ...
+    def crawl_done(self) -> None: ...
+    def run_done(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """How a run begins: fresh, resuming an interrupted run, or revisiting a finished one."""
+
+    resumed: bool
+    incremental: bool
+
+
+class MemoryPageStore:
+    def __init__(self) -> None:
+        self._pages: dict[str, StoredPage] = {}
+        self._current: dict[str, None] = {}
+        self._redirects: dict[str, list[str]] = {}
+        self._failures: list[tuple[str, str, str]] = []
+
+    def put(self, stored: StoredPage) -> None:
+        self._pages[stored.page.url] = stored
+        self._current[stored.page.url] = None
+
+    def get(self, url: str) -> StoredPage | None:
+        return self._pages.get(url)
+
+    def keep(self, url: str) -> None:
+        self._current[url] = None
+
+    def current(self) -> list[Page]:
+        return [self._pages[url].page for url in self._current]
+
+    def redirect(self, source: str, target: str) -> None:
+        self._redirects.setdefault(target, []).append(source)
+
+    def redirects(self) -> dict[str, list[str]]:
+        return self._redirects
+
+    def fail(self, url: str, kind: str, message: str) -> None:
+        self._failures.append((url, kind, message))
+
+    def failures(self) -> list[tuple[str, str, str]]:
+        return list(self._failures)
+
+
+class MemoryEmitLog:
+    def __init__(self) -> None:
+        self._hashes: dict[str, str] = {}
+
+    def emitted(self, record_id: str) -> str | None:
+        return self._hashes.get(record_id)
+
+    def mark(self, record_id: str, content_hash: str) -> None:
+        self._hashes[record_id] = content_hash
+
+
+class MemoryState:
+    """Everything in memory: one run, nothing to resume. The library's default."""
+
+    def __init__(self) -> None:
+        self.frontier: Frontier = MemoryFrontier()
+        self.seen: SeenSet = MemorySeenSet()
+        self.stats: SiteStats = MemorySiteStats()
+        self.pages: PageStore = MemoryPageStore()
+        self.log: EmitLog = MemoryEmitLog()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
+
+    def start(self, seeds: list[str]) -> RunStart:
+        return RunStart(resumed=False, incremental=False)
+
+    def crawl_done(self) -> None:
+        pass
+
+    def run_done(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
