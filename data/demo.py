@@ -40,6 +40,9 @@ def main() -> int:
             str(OUT),
             "--delay",
             "0.05",
+            "--state",
+            str(HERE / "state" / "demo.sqlite"),
+            "--fresh",
         ]
         print("$ harvester " + " ".join(command[3:]), file=sys.stderr)
         code = subprocess.call(command)

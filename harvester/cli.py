@@ -27,6 +27,7 @@ from .report import Summary, format_summary
 from .state import CrawlState, MemoryEmitLog, RunStart
 from .state.sqlite import SqliteState, StateError
 from .urls import InvalidURL, Scope, host_of, normalize
+from .warc import WarcError, WarcWriter
 
 EXIT_USAGE, EXIT_FATAL, EXIT_INTERRUPTED = 2, 3, 130
 STATE_DIR = Path("data") / "state"
@@ -168,6 +169,27 @@ def main() -> None:
     help="Trap guard: distinct query strings followed per path.",
 )
 @click.option(
+    "--ignore-robots",
+    is_flag=True,
+    help="Do not read robots.txt (only for sites you may crawl regardless). By default a "
+    "disallowed URL is never requested, and a robots.txt that answers 5xx or not at all "
+    "stops the crawl of that host until it answers.",
+)
+@click.option(
+    "--no-sitemaps",
+    is_flag=True,
+    help="Do not read sitemaps (robots.txt Sitemap: lines and /sitemap.xml).",
+)
+@click.option(
+    "--warc",
+    "warc_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Also archive every request and response in this WARC file (.warc.gz to "
+    "compress); `harvester extract FILE` processes it again offline.",
+)
+@click.option(
     "--state",
     "state_path",
     type=click.Path(path_type=Path),
@@ -202,6 +224,9 @@ def crawl_command(
     exclude: tuple[str, ...],
     max_per_template: int,
     max_query_variants: int,
+    ignore_robots: bool,
+    no_sitemaps: bool,
+    warc_path: Path | None,
     state_path: Path | None,
     fresh: bool,
     full: bool,
@@ -223,6 +248,8 @@ def crawl_command(
         concurrency=concurrency,
         max_per_template=max_per_template,
         max_query_variants=max_query_variants,
+        ignore_robots=ignore_robots,
+        sitemaps=not no_sitemaps,
         fetch=FetchConfig(
             user_agent=user_agent,
             timeout=timeout,
@@ -232,12 +259,17 @@ def crawl_command(
             max_bytes=max_bytes,
         ),
     )
+    warc = _open_warc(warc_path)
     state = _open_state(state_path or default_state_path(seeds), fresh)
     start = state.start(seeds)
     already = written_ids(output) if start.resumed else set()
     writer = _open_output(output, append=start.resumed)
     summary = Summary()
-    pages = _interruptible(lambda: asyncio.run(crawl(seeds, options, summary, state, scope, start)))
+    pages = _interruptible(
+        lambda: asyncio.run(crawl(seeds, options, summary, state, scope, start, warc))
+    )
+    if warc is not None:
+        warc.close()
     _finish(pages, writer, emit, quiet, summary, " ".join(seeds), state, full, already)
 
 
@@ -305,6 +337,15 @@ def _open_state(path: Path, fresh: bool) -> SqliteState:
     try:
         return SqliteState(path)
     except StateError as exc:
+        fail(str(exc))
+
+
+def _open_warc(path: Path | None) -> WarcWriter | None:
+    if path is None:
+        return None
+    try:
+        return WarcWriter(path)
+    except WarcError as exc:
         fail(str(exc))
 
 

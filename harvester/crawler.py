@@ -10,13 +10,16 @@ import asyncio
 from dataclasses import dataclass, field
 
 from .extract import extract_page
-from .fetch import FetchConfig, Fetcher, FetchError, FetchResult
+from .fetch import ACCEPT, FetchConfig, Fetcher, FetchError, FetchResult
 from .models import Page
 from .parse import ParseError, charset_from_content_type, parse_html
 from .report import Failure, Summary
+from .robots import Robots, origin_of
+from .sitemaps import MAX_SITEMAP_BYTES, discover
 from .state import CrawlState, FrontierItem, MemoryState, RunStart, StoredPage
 from .traps import TrapGuard
 from .urls import Scope, host_of, site_key
+from .warc import WarcWriter
 
 
 @dataclass
@@ -26,6 +29,8 @@ class CrawlOptions:
     concurrency: int = 8
     max_per_template: int = 50
     max_query_variants: int = 50
+    ignore_robots: bool = False
+    sitemaps: bool = True
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
 
@@ -43,6 +48,7 @@ async def crawl(
     state: CrawlState | None = None,
     scope: Scope | None = None,
     start: RunStart | None = None,
+    warc: WarcWriter | None = None,
 ) -> list[Page]:
     """Fetch, parse and extract every in-scope page reachable from the seeds.
 
@@ -51,12 +57,12 @@ async def crawl(
     state = state or MemoryState()
     start = start or state.start(seeds)
     summary.resumed = start.resumed
-    crawler = _Crawler(scope or Scope.from_seeds(seeds), options, summary, state)
+    crawler = _Crawler(scope or Scope.from_seeds(seeds), options, summary, state, warc)
     if not start.resumed:
         with state.transaction():
             for seed in seeds:
                 crawler.enqueue(seed, 0, None, force=True)
-    await crawler.run()
+    await crawler.run(seeds if not start.resumed and options.sitemaps else [])
     state.crawl_done()
     return crawler.finish()
 
@@ -67,8 +73,10 @@ class _Crawler:
     options: CrawlOptions
     summary: Summary
     state: CrawlState
+    warc: WarcWriter | None = None
     skipped: set[str] = field(default_factory=set)
     traps: TrapGuard = field(init=False)
+    robots: Robots = field(init=False)
 
     def __post_init__(self) -> None:
         self.traps = TrapGuard(self.options.max_per_template, self.options.max_query_variants)
@@ -86,10 +94,17 @@ class _Crawler:
         self.state.seen.add(url)
         self.state.frontier.push(FrontierItem(url, depth))
 
-    async def run(self) -> None:
+    async def run(self, sitemap_seeds: list[str]) -> None:
+        """Crawl until the frontier is empty or --max-pages requests were made."""
         started = self.state.stats.get("*").get("requests", 0)
         pending: set[asyncio.Task[tuple[FrontierItem, Outcome]]] = set()
         async with Fetcher(self.options.fetch, self.scope) as fetcher:
+            if self.warc is not None:
+                fetcher.on_exchange = self.archive
+            self.robots = Robots(
+                fetcher.get_bytes, self.options.fetch.user_agent, ignore=self.options.ignore_robots
+            )
+            await self.add_sitemap_urls(fetcher, sitemap_seeds)
             while True:
                 while len(pending) < self.options.concurrency and started < self.options.max_pages:
                     item = self.state.frontier.pop()
@@ -107,7 +122,54 @@ class _Crawler:
         self.summary.over_limit += len(self.state.frontier)
         self.summary.trap_capped.update(self.traps.capped)
 
+    def archive(self, result: FetchResult, request_headers: dict[str, str]) -> None:
+        assert self.warc is not None
+        headers = {
+            "User-Agent": self.options.fetch.user_agent,
+            "Accept": ACCEPT,
+            **request_headers,
+        }
+        self.warc.write_exchange(
+            url=result.url,
+            method="GET",
+            request_headers=list(headers.items()),
+            status=result.status,
+            reason=result.reason,
+            response_headers=result.headers,
+            body=result.body,
+            fetched_at=result.fetched_at,
+        )
+
+    async def add_sitemap_urls(self, fetcher: Fetcher, seeds: list[str]) -> None:
+        """Pages listed only in a sitemap are found too: robots.txt's Sitemap: lines and
+        /sitemap.xml of each seed's origin, in scope only."""
+        roots: dict[str, None] = {}
+        for seed in seeds:
+            for url in await self.robots.sitemaps(seed):
+                roots.setdefault(url, None)
+            origin = origin_of(seed)
+            if origin:
+                roots.setdefault(origin + "/sitemap.xml", None)
+        roots = {url: None for url in roots if await self.robots.allowed(url)}
+        if not roots:
+            return
+
+        async def get(url: str) -> tuple[int, bytes]:
+            return await fetcher.get_bytes(url, MAX_SITEMAP_BYTES)
+
+        found = await discover(get, list(roots), self.scope.allows)
+        with self.state.transaction():
+            for url in found:
+                self.enqueue(url, 1, None)
+
     async def visit(self, fetcher: Fetcher, item: FrontierItem) -> tuple[FrontierItem, Outcome]:
+        if not await self.robots.allowed(item.url):
+            if self.robots.unavailable(item.url):
+                return item, _robots_failure(fetcher, item.url)
+            return item, _Blocked()
+        delay = await self.robots.crawl_delay(item.url)
+        if delay:
+            fetcher.gate.set_crawl_delay(host_of(item.url), delay)
         stored = self.state.pages.get(item.url)
         try:
             if stored is None:
@@ -180,3 +242,10 @@ class _Crawler:
         self.summary.pages_fetched = len(pages)
         self.summary.failures = [Failure(*f) for f in self.state.pages.failures()]
         return pages
+
+
+def _robots_failure(fetcher: Fetcher, url: str) -> Failure:
+    """Fail closed, and say why: the server is unreachable or robots.txt errs."""
+    robots_url = (origin_of(url) or "") + "/robots.txt"
+    reason = fetcher.metadata_errors.get(robots_url, "it answered with an error")
+    return Failure(url, "robots", f"not crawled: cannot read {robots_url} ({reason})")

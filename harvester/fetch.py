@@ -19,6 +19,7 @@ from .parse import is_html
 from .urls import Scope, host_of, resolve
 
 DEFAULT_USER_AGENT = f"harvester/{__version__} (+https://pypi.org/project/harvester/)"
+ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -178,6 +179,7 @@ class Fetcher:
         self.gate = HostGate(config.per_host, config.delay)
         self._client: httpx.AsyncClient | None = None
         self.on_exchange: Callable[[FetchResult, dict[str, str]], None] | None = None
+        self.metadata_errors: dict[str, str] = {}  # why get_bytes answered status 0
 
     async def __aenter__(self) -> Fetcher:
         self._client = httpx.AsyncClient(
@@ -185,7 +187,7 @@ class Fetcher:
             timeout=httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout),
             headers={
                 "User-Agent": self.config.user_agent,
-                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                "Accept": ACCEPT,
             },
         )
         return self
@@ -235,7 +237,8 @@ class Fetcher:
                             return 0, b""
                         chunks.append(chunk)
                     return response.status_code, b"".join(chunks)
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
+                self.metadata_errors[url] = _describe(exc)[1]
                 return 0, b""
 
     def _redirect_target(self, current: str, result: FetchResult, chain: list[str]) -> str:

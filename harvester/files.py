@@ -1,42 +1,54 @@
-"""Read a saved copy of a site from disk: the offline counterpart of fetch.py."""
+"""Read a saved copy of a site from disk: the offline counterpart of fetch.py.
+
+A saved copy is HTML files (a mirror) or WARC files (an archive's capture of the HTTP
+exchanges); pages from a WARC are extracted exactly as the crawler extracts a fetch.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from .extract import extract_page
+from .fetch import REDIRECTS
 from .models import Page
-from .parse import ParseError, parse_html
-from .pipeline import Failure, Summary
-from .urls import normalize
+from .parse import ParseError, charset_from_content_type, is_html, parse_html
+from .report import Failure, Summary
+from .urls import normalize, resolve
+from .warc import WarcError, WarcResponse, is_warc, read_warc
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml", ".php", ".asp", ".aspx")
 MAX_FILE_BYTES = 10 * 1024 * 1024
+NOT_MODIFIED = 304  # a revalidation: the URL's earlier capture still stands
 
 
 class InputError(ValueError):
     """A path the user gave that cannot be read."""
 
 
-def html_files(paths: list[Path]) -> list[tuple[Path, Path]]:
-    """(file, root it is relative to), files of folders in sorted order."""
-    found: list[tuple[Path, Path]] = []
+def input_files(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """HTML files with the root they are relative to, and WARC files; folders in sorted order."""
+    html: list[tuple[Path, Path]] = []
+    warcs: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += [
-                (f, path)
-                for f in sorted(path.rglob("*"))
-                if f.is_file() and f.suffix.lower() in HTML_SUFFIXES
-            ]
+            for found in sorted(path.rglob("*")):
+                if found.is_file() and is_warc(found):
+                    warcs.append(found)
+                elif found.is_file() and found.suffix.lower() in HTML_SUFFIXES:
+                    html.append((found, path))
         elif path.is_file():
-            found.append((path, path.parent))
+            if is_warc(path):
+                warcs.append(path)
+            else:
+                html.append((path, path.parent))
         else:
             raise InputError(f"no such file or folder: {path}")
-    if not found:
-        raise InputError("no HTML files in " + ", ".join(str(p) for p in paths))
-    return found
+    if not html and not warcs:
+        raise InputError("no HTML files or WARC files in " + ", ".join(str(p) for p in paths))
+    return html, warcs
 
 
 def file_url(path: Path, root: Path, base_url: str | None) -> str:
@@ -50,8 +62,9 @@ def file_url(path: Path, root: Path, base_url: str | None) -> str:
 
 
 def read_files(paths: list[Path], base_url: str | None, summary: Summary) -> list[Page]:
-    pages: list[Page] = []
-    for path, root in html_files(paths):
+    html, warcs = input_files(paths)
+    pages = read_warcs(warcs, summary)
+    for path, root in html:
         url = file_url(path, root, base_url)
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
@@ -64,3 +77,73 @@ def read_files(paths: list[Path], base_url: str | None, summary: Summary) -> lis
         pages.append(extract_page(doc, mtime, "file"))
         summary.pages_fetched += 1
     return pages
+
+
+@dataclass
+class _Capture:
+    """What the last capture of one URL gives: a page, a failure, a redirect, or nothing."""
+
+    page: Page | None = None
+    failure: Failure | None = None
+    redirect: str | None = None  # resolved Location of a 3xx
+    non_html: bool = False
+
+
+def read_warcs(paths: list[Path], summary: Summary) -> list[Page]:
+    """Pages of WARC captures, as the live crawl would have made them; the last capture of
+    a URL wins (a 304 leaves the one before), and redirects captured on the way become
+    aliases of the page they reach."""
+    captures: dict[str, _Capture] = {}
+    for path in paths:
+        try:
+            for response in read_warc(path, MAX_FILE_BYTES):
+                url = _normalized(response.url)
+                if url is not None and response.status != NOT_MODIFIED:
+                    captures.pop(url, None)  # keep capture order: the last one's place
+                    captures[url] = _capture(url, response)
+        except WarcError as exc:
+            raise InputError(str(exc)) from None
+    pages = {url: c.page for url, c in captures.items() if c.page is not None}
+    _add_redirect_aliases(captures, pages)
+    summary.pages_fetched += len(pages)
+    summary.non_html += sum(c.non_html for c in captures.values())
+    summary.failures += [c.failure for c in captures.values() if c.failure is not None]
+    return list(pages.values())
+
+
+def _normalized(url: str) -> str | None:
+    try:
+        return normalize(url)
+    except ValueError:
+        return None
+
+
+def _capture(url: str, response: WarcResponse) -> _Capture:
+    """What the crawler makes of one fetch, made offline from its capture."""
+    if response.status in REDIRECTS:
+        return _Capture(redirect=resolve(url, response.location or ""))
+    if response.status != 200:
+        return _Capture()
+    content_type = response.headers.get("content-type")
+    if not is_html(content_type):
+        return _Capture(non_html=True)
+    if response.too_large:
+        return _Capture(failure=Failure(url, "too-large", f"larger than {MAX_FILE_BYTES} bytes"))
+    try:
+        doc = parse_html(response.body, url, charset_from_content_type(content_type))
+    except ParseError as exc:
+        return _Capture(failure=Failure(url, "parse", str(exc)))
+    return _Capture(page=extract_page(doc, response.fetched_at, "http"))
+
+
+def _add_redirect_aliases(captures: dict[str, _Capture], pages: dict[str, Page]) -> None:
+    """Each redirect source, followed hop by hop, becomes an alias of the page it reaches."""
+    for url, capture in captures.items():
+        hops = [url]
+        target = capture.redirect
+        while target is not None and target not in pages and target not in hops:
+            hops.append(target)
+            target = captures[target].redirect if target in captures else None
+        page = pages.get(target) if target is not None else None
+        if page is not None and url != page.url and url not in page.aliases:
+            page.aliases.append(url)
