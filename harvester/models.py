@@ -46,6 +46,7 @@ class Block:
     path: tuple[int, ...]  # ids of the enclosing elements, outermost first
     chrome: bool = False  # inside nav/header/footer/form/cookie banner...
     main: bool = True  # inside the page's main content container
+    link_density: float = 0.0  # share of the text inside links
 
     def render(self) -> str:
         if self.kind == "heading":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterator
 
 from lxml import etree
@@ -18,70 +19,12 @@ from ..models import Block, BlockKind
 ID_ATTR = "data-harvester-id"
 
 INLINE = frozenset(
-    [
-        "a",
-        "abbr",
-        "acronym",
-        "b",
-        "bdi",
-        "bdo",
-        "big",
-        "br",
-        "cite",
-        "code",
-        "data",
-        "del",
-        "dfn",
-        "em",
-        "font",
-        "i",
-        "img",
-        "input",
-        "ins",
-        "kbd",
-        "label",
-        "mark",
-        "nobr",
-        "q",
-        "s",
-        "samp",
-        "small",
-        "span",
-        "strike",
-        "strong",
-        "sub",
-        "sup",
-        "time",
-        "tt",
-        "u",
-        "var",
-        "wbr",
-    ]
+    "a abbr acronym b bdi bdo big br cite code data del dfn em font i img input ins kbd "
+    "label mark nobr q s samp small span strike strong sub sup time tt u var wbr".split()
 )
 SKIP = frozenset(
-    [
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "svg",
-        "math",
-        "head",
-        "iframe",
-        "object",
-        "embed",
-        "canvas",
-        "video",
-        "audio",
-        "map",
-        "select",
-        "option",
-        "textarea",
-        "datalist",
-        "title",
-        "meta",
-        "link",
-    ]
+    "script style noscript template svg math head iframe object embed canvas video "
+    "audio map select option textarea datalist title meta link".split()
 )
 HEADINGS = {f"h{n}": n for n in range(1, 7)}
 CELLS = frozenset({"td", "th"})
@@ -90,66 +33,30 @@ _HAS_BLOCKS = etree.XPath(
     " or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6])"
 )
 
-CHROME_TAGS = frozenset({"nav", "aside", "form", "dialog", "button"})
+CHROME_TAGS = frozenset({"nav", "aside", "dialog"})
 CHROME_ROLES = frozenset(
-    {
-        "navigation",
-        "banner",
-        "contentinfo",
-        "complementary",
-        "search",
-        "menu",
-        "menubar",
-        "dialog",
-        "alertdialog",
-    }
+    "navigation banner contentinfo complementary search menu menubar dialog alertdialog".split()
 )
 # Whole words of class/id tokens split on - and _ (never substrings: "widget" in
-# "elementor-widget" or "hide" in "elementor-hidden-mobile" mean nothing).
-CHROME_WORDS = frozenset(
-    [
-        "nav",
-        "navbar",
-        "navigation",
-        "menu",
-        "menubar",
-        "breadcrumb",
-        "breadcrumbs",
-        "footer",
-        "cookie",
-        "cookies",
-        "consent",
-        "gdpr",
-        "newsletter",
-        "subscribe",
-        "signup",
-        "sidebar",
-        "share",
-        "sharing",
-        "social",
-        "comments",
-        "comment",
-        "respond",
-        "pagination",
-        "pager",
-        "skip",
-        "advert",
-        "advertisement",
-        "ads",
-        "sponsored",
-        "popup",
-        "modal",
-        "masthead",
-        "topbar",
-        "toolbar",
-    ]
+# "elementor-widget" or "hide" in "elementor-hidden-mobile" mean nothing). Strong words
+# name a thing that is never content; weak words also describe layouts ("has-sidebar",
+# "content-with-nav"), so they count only for link lists or small boxes.
+STRONG_WORDS = frozenset(
+    "breadcrumb breadcrumbs cookie cookies consent gdpr newsletter subscribe signup share "
+    "sharing social comments comment respond advert advertisement sponsored popup "
+    "skip".split()
 )
-CHROME_TOKENS = frozenset({"header", "site-header", "top-bar", "related", "related-posts"})
+WEAK_WORDS = frozenset(
+    "nav navbar navigation menu menubar footer sidebar pagination pager ads modal masthead "
+    "topbar toolbar related widget-area".split()
+)
+CHROME_TOKENS = frozenset({"header", "site-header", "top-bar", "related-posts"})
 NEVER_CHROME = frozenset({"html", "body", "main", "article"})
 MAIN_XPATHS = (
     "//main",
     "//*[@role='main']",
     "//article",
+    "//*[@itemprop='articleBody']",
     "//*[@id='content']",
     "//*[@id='main']",
     "//*[@id='main-content']",
@@ -158,7 +65,15 @@ MAIN_XPATHS = (
 )
 # A chrome-looking wrapper holding this share of the page is the page itself.
 MAX_CHROME_SHARE = 0.5
+SMALL_BOX_SHARE = 0.1
+LINK_LIST_DENSITY = 0.35
+MAX_FORM_SHARE = 0.3  # ASP.NET pages wrap the whole page in one <form>
+MAX_BUTTON_CHARS = 30  # longer button text is content (accordion questions)
 MIN_MAIN_SHARE = 0.3
+GOOD_PARAGRAPH_CHARS = 80
+MAX_GOOD_LINK_DENSITY = 0.3
+MIN_RUNNING_TEXT = 400  # below this a page is too short to second-guess
+STRONG_CONTAINER_SHARE = 0.3
 
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
@@ -178,16 +93,43 @@ def _words(toks: set[str]) -> set[str]:
     return {w for t in toks for w in re.split(r"[-_]+", t) if w}
 
 
-def looks_like_chrome(el: HtmlElement, in_article: bool) -> bool:
+Sizes = dict[HtmlElement, tuple[int, int]]
+
+
+def measure(root: HtmlElement) -> Sizes:
+    """Visible characters and characters inside links, per element (scripts excluded)."""
+    sizes: Sizes = {}
+    for el in reversed(list(root.iter())):
+        if not isinstance(el.tag, str) or el.tag in SKIP:
+            sizes[el] = (0, 0)
+            continue
+        chars = len((el.text or "").strip())
+        links = 0
+        for child in el:
+            child_chars, child_links = sizes.get(child, (0, 0))
+            chars += child_chars + len((child.tail or "").strip())
+            links += child_links
+        sizes[el] = (chars, chars if el.tag == "a" else links)
+    return sizes
+
+
+def looks_like_chrome(el: HtmlElement, in_article: bool, share: float, density: float) -> bool:
+    """Navigation, footers, forms, banners: by tag, ARIA role or whole class words, with
+    guards so that a layout wrapper named "has-sidebar" is not mistaken for a sidebar."""
     tag = el.tag
-    if tag in NEVER_CHROME:
+    if tag in NEVER_CHROME or share >= MAX_CHROME_SHARE:
         return False
     if tag in CHROME_TAGS or (tag in ("header", "footer") and not in_article):
         return True
+    if tag == "form":
+        return share < MAX_FORM_SHARE
     if el.get("role", "").lower() in CHROME_ROLES:
         return True
     toks = tokens(el)
-    return bool(toks & CHROME_TOKENS or _words(toks) & CHROME_WORDS)
+    words = _words(toks)
+    if toks & CHROME_TOKENS or words & STRONG_WORDS:
+        return True
+    return bool(words & WEAK_WORDS) and (density >= LINK_LIST_DENSITY or share < SMALL_BOX_SHARE)
 
 
 def element_id(el: HtmlElement) -> int | None:
@@ -198,7 +140,8 @@ def element_id(el: HtmlElement) -> int | None:
 class _Walker:
     """Depth-first walk with a stack of open block elements and an inline buffer."""
 
-    def __init__(self, body_chars: int, main: HtmlElement | None) -> None:
+    def __init__(self, sizes: Sizes, body_chars: int, main: HtmlElement | None) -> None:
+        self.sizes = sizes
         self.blocks: list[Block] = []
         self.path: list[int] = []
         self.chrome_depth = 0
@@ -219,6 +162,7 @@ class _Walker:
             return
         owner = self.owner[-1] if self.owner else None
         tag = owner.tag if owner is not None else "div"
+        chars, links = self.sizes.get(owner, (0, 0)) if owner is not None else (0, 0)
         kind: BlockKind = "para"
         level = 0
         if tag in HEADINGS:
@@ -235,16 +179,16 @@ class _Walker:
                 path=tuple(self.path),
                 chrome=self.chrome_depth > 0,
                 main=self.main is None or self.main_depth > 0,
+                link_density=round(links / chars, 3) if chars else 0.0,
             )
         )
 
     def _is_chrome(self, el: HtmlElement) -> bool:
-        if not looks_like_chrome(el, self.article_depth > 0):
-            return False
-        if el.tag in CHROME_TAGS or el.tag in ("header", "footer"):
-            return True
-        share = len(el.text_content()) / self.body_chars
-        return share < MAX_CHROME_SHARE
+        chars, links = self.sizes.get(el, (0, 0))
+        if el.tag == "button":
+            return chars <= MAX_BUTTON_CHARS
+        share, density = chars / self.body_chars, links / max(chars, 1)
+        return looks_like_chrome(el, self.article_depth > 0, share, density)
 
     def walk(self, el: HtmlElement) -> None:
         tag = el.tag
@@ -291,11 +235,11 @@ class _Walker:
                 self.buf.append(child.tail)
 
 
-def find_main(body: HtmlElement, body_chars: int) -> HtmlElement | None:
+def find_main(body: HtmlElement, sizes: Sizes, body_chars: int) -> HtmlElement | None:
     """The main content container, if the page has a credible one."""
     for xpath in MAIN_XPATHS:
         for el in body.xpath(xpath):
-            if len(el.text_content()) >= MIN_MAIN_SHARE * body_chars:
+            if sizes.get(el, (0, 0))[0] >= MIN_MAIN_SHARE * body_chars:
                 return el
     return None
 
@@ -304,10 +248,92 @@ def linearize(tree: HtmlElement) -> list[Block]:
     """All text blocks of the page in document order."""
     body = tree.find("body")
     root = body if body is not None else tree
-    body_chars = len(root.text_content())
-    walker = _Walker(body_chars, find_main(root, body_chars))
+    sizes = measure(root)
+    body_chars = max(sizes[root][0], 1)
+    walker = _Walker(sizes, body_chars, find_main(root, sizes, body_chars))
     walker._block(root)
+    focus_main(walker.blocks)
     return walker.blocks
+
+
+def _is_good(block: Block) -> bool:
+    """A paragraph of running text: long, and not mostly a link."""
+    return (
+        block.kind == "para"
+        and len(block.text) >= GOOD_PARAGRAPH_CHARS
+        and block.link_density < MAX_GOOD_LINK_DENSITY
+        and block.main
+        and not block.chrome
+    )
+
+
+def focus_main(blocks: list[Block]) -> None:
+    """Narrow the main content to the element that holds the article's running text.
+
+    Pages without a usable <main> (and <main>s that also hold teasers and link lists)
+    are narrowed the way a reader's eye does it: find the container whose own paragraphs
+    hold the most running text, then widen it while the widening adds more of the same
+    (article text split by ads) rather than one-paragraph teasers and link lists. Short
+    pages are left alone.
+    """
+    good = {i: len(b.text) for i, b in enumerate(blocks) if _is_good(b)}
+    if sum(good.values()) < MIN_RUNNING_TEXT:
+        return
+    own: dict[int, int] = defaultdict(int)  # container -> running text of its paragraphs
+    for i in good:
+        own[_container(blocks[i])] += good[i]
+    best = max(own, key=own.__getitem__)
+    strong, weak, parent = _tally(blocks, good, own, STRONG_CONTAINER_SHARE * own[best])
+    core = best
+    ancestor = parent.get(core)
+    while ancestor is not None:
+        gained_strong = strong[ancestor] - strong[core]
+        gained_weak = weak[ancestor] - weak[core]
+        if gained_weak > gained_strong:
+            break
+        if gained_strong:
+            core = ancestor
+        ancestor = parent.get(ancestor)
+    _keep_only(blocks, good, core, parent.get(core))
+
+
+def _container(block: Block) -> int:
+    return block.path[-2] if len(block.path) > 1 else block.path[-1]
+
+
+def _tally(
+    blocks: list[Block], good: dict[int, int], own: dict[int, int], threshold: float
+) -> tuple[dict[int, int], dict[int, int], dict[int, int | None]]:
+    """Per element: running text from strong containers, and everything else below it
+    (teaser paragraphs fully, short lines and links at half weight)."""
+    strong: dict[int, int] = defaultdict(int)
+    weak: dict[int, int] = defaultdict(int)
+    parent: dict[int, int | None] = {}
+    for i, block in enumerate(blocks):
+        for depth, element in enumerate(block.path):
+            parent.setdefault(element, block.path[depth - 1] if depth else None)
+        if block.chrome or not block.main:
+            continue
+        if i in good and own[_container(block)] >= threshold:
+            target, size = strong, good[i]
+        else:
+            target, size = weak, good.get(i, len(block.text) // 2)
+        for element in block.path:
+            target[element] += size
+    return strong, weak, parent
+
+
+def _keep_only(blocks: list[Block], good: dict[int, int], core: int, parent: int | None) -> None:
+    """Blocks outside `core` leave the main text, except the page title and loose
+    paragraphs right beside it."""
+    title_seen = False
+    for i, block in enumerate(blocks):
+        if core in block.path:
+            continue
+        is_title = block.kind == "heading" and block.level == 1 and not title_seen
+        loose_text = i in good and parent is not None and block.path[-2:-1] == (parent,)
+        title_seen = title_seen or is_title
+        block.main = block.main and (is_title or loose_text)
 
 
 def blocks_within(blocks: list[Block], el: HtmlElement) -> Iterator[tuple[int, Block]]:
