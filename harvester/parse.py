@@ -8,8 +8,8 @@ from __future__ import annotations
 import codecs
 import mimetypes
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import charset_normalizer
 import lxml.html
@@ -81,13 +81,7 @@ def decode(body: bytes, http_charset: str | None = None) -> str:
     Valid UTF-8 wins over a declared charset: legacy servers often declare
     ISO-8859-1 for UTF-8 files, and multi-byte UTF-8 is almost never valid by chance.
     """
-    bom = EncodingDetector.strip_byte_order_mark(body)[1]
-    candidates = [bom, "utf-8", http_charset]
-    meta = _META_CHARSET.search(body[:4096])
-    if meta:
-        candidates.append(meta.group(1).decode("ascii", "replace"))
-    candidates += [_detect_multibyte(body), "windows-1252"]
-    for candidate in candidates:
+    for candidate in _candidates(body, http_charset):
         encoding = _usable(candidate)
         if encoding is None:
             continue
@@ -97,6 +91,18 @@ def decode(body: bytes, http_charset: str | None = None) -> str:
             continue
         return text[1:] if text.startswith("\ufeff") else text
     return body.decode("utf-8", "replace")
+
+
+def _candidates(body: bytes, http_charset: str | None) -> Iterator[str | None]:
+    """Encodings to try, in order; detection (slow) only when all declarations fail."""
+    yield EncodingDetector.strip_byte_order_mark(body)[1]
+    yield "utf-8"
+    yield http_charset
+    meta = _META_CHARSET.search(body[:4096])
+    if meta:
+        yield meta.group(1).decode("ascii", "replace")
+    yield _detect_multibyte(body)
+    yield "windows-1252"
 
 
 def _detect_multibyte(body: bytes) -> str | None:
@@ -143,8 +149,10 @@ def links(doc: Document) -> tuple[list[str], list[Attachment]]:
 
 def document_type(url: str) -> str | None:
     """Media type of a link to a document (not a page), guessed from its extension."""
-    path = urlsplit(url).path.lower()
-    suffix = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
+    last = url.split("?", 1)[0].rsplit("/", 1)[-1]  # normalised: no fragment
+    if "." not in last:
+        return None
+    suffix = last.rsplit(".", 1)[-1].lower()
     if suffix not in DOCUMENT_SUFFIXES:
         return None
     return mimetypes.guess_type("x." + suffix)[0] or "application/octet-stream"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -19,6 +20,12 @@ TRACKING_PARAMS = re.compile(
     re.IGNORECASE,
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_SIMPLE_URL = re.compile(
+    r"(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
+    r"(?::(?P<port>[0-9]{1,5}))?(?P<path>/[A-Za-z0-9\-._~/]*)?"
+)
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~/]*")
+_DOT_SEGMENT = re.compile(r"(^|/)\.\.?(/|$)")
 MAX_URL_LENGTH = 2048
 
 
@@ -26,10 +33,17 @@ class InvalidURL(ValueError):
     """A string that cannot be crawled as an absolute http(s) URL."""
 
 
+@lru_cache(maxsize=65536)
 def normalize(url: str) -> str:
     """Canonical form: lower-case scheme/host, no default port, no fragment,
     dot segments resolved, percent-encoding normalised, query sorted and
-    stripped of tracking parameters."""
+    stripped of tracking parameters.
+
+    Cached: a site's menus and footers repeat the same links on every page.
+    """
+    simple = _SIMPLE_URL.fullmatch(url)
+    if simple and not _DOT_SEGMENT.search(simple["path"] or "/"):
+        return _simple(simple)
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
@@ -49,8 +63,21 @@ def normalize(url: str) -> str:
             if not TRACKING_PARAMS.match(k)
         ]
     )
-    rebuilt = urlunsplit((scheme, netloc, parts.path or "/", query, ""))
-    return canonicalize_url(rebuilt)
+    path = parts.path or "/"
+    if not query and _PLAIN_PATH.fullmatch(path) and not _DOT_SEGMENT.search(path):
+        return f"{scheme}://{netloc}{path}"  # nothing for w3lib to change: skip its cost
+    return canonicalize_url(urlunsplit((scheme, netloc, path, query, "")))
+
+
+def _simple(match: re.Match[str]) -> str:
+    """The common case, a plain http(s) URL without query, normalised without parsing."""
+    scheme, host = match["scheme"].lower(), match["host"].lower()
+    port = match["port"]
+    if port is not None and int(port) != DEFAULT_PORTS[scheme]:
+        if int(port) > 65535:
+            raise InvalidURL(f"bad port in URL: {match.string!r}")
+        host = f"{host}:{int(port)}"
+    return f"{scheme}://{host}{match['path'] or '/'}"
 
 
 def resolve(base: str, href: str) -> str | None:
@@ -60,9 +87,16 @@ def resolve(base: str, href: str) -> str | None:
     if not href or href.startswith("#"):
         return None
     try:
+        if href.startswith(("http://", "https://")):
+            return normalize(href)  # absolute already: no join needed
+        if href.startswith("/") and not href.startswith("//"):
+            slash = base.find("/", base.find("://") + 3)
+            return normalize((base[:slash] if slash > 0 else base) + href)
         absolute = urljoin(base, href)
-        if urlsplit(absolute).scheme.lower() not in DEFAULT_PORTS:
-            return None
+        if not absolute.startswith(("http://", "https://", "HTTP://", "HTTPS://")):
+            scheme = absolute.split(":", 1)[0].lower()
+            if scheme not in DEFAULT_PORTS:
+                return None
         return normalize(absolute)
     except (ValueError, InvalidURL):
         return None

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -75,13 +77,17 @@ MAX_GOOD_LINK_DENSITY = 0.3
 MIN_RUNNING_TEXT = 400  # below this a page is too short to second-guess
 STRONG_CONTAINER_SHARE = 0.3
 
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-
 
 def clean_text(raw: str) -> str:
     """Collapse whitespace per line, drop empty lines, NFC."""
-    lines = (_SPACE.sub(" ", line).strip() for line in raw.split("\n"))
-    return unicodedata.normalize("NFC", "\n".join(line for line in lines if line))
+    if "\u200b" in raw:
+        raw = raw.replace("\u200b", "")
+    if "\n" in raw:
+        lines = (" ".join(line.split()) for line in raw.split("\n"))
+        text = "\n".join(line for line in lines if line)
+    else:
+        text = " ".join(raw.split())  # str.split knows Unicode spaces, NBSP included
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def tokens(el: HtmlElement) -> set[str]:
@@ -93,43 +99,35 @@ def _words(toks: set[str]) -> set[str]:
     return {w for t in toks for w in re.split(r"[-_]+", t) if w}
 
 
-Sizes = dict[HtmlElement, tuple[int, int]]
-
-
-def measure(root: HtmlElement) -> Sizes:
-    """Visible characters and characters inside links, per element (scripts excluded)."""
-    sizes: Sizes = {}
-    for el in reversed(list(root.iter())):
-        if not isinstance(el.tag, str) or el.tag in SKIP:
-            sizes[el] = (0, 0)
-            continue
-        chars = len((el.text or "").strip())
-        links = 0
-        for child in el:
-            child_chars, child_links = sizes.get(child, (0, 0))
-            chars += child_chars + len((child.tail or "").strip())
-            links += child_links
-        sizes[el] = (chars, chars if el.tag == "a" else links)
-    return sizes
-
-
-def looks_like_chrome(el: HtmlElement, in_article: bool, share: float, density: float) -> bool:
+def looks_like_chrome(span: _Span, share: float, density: float) -> bool:
     """Navigation, footers, forms, banners: by tag, ARIA role or whole class words, with
     guards so that a layout wrapper named "has-sidebar" is not mistaken for a sidebar."""
-    tag = el.tag
+    tag = span.tag
     if tag in NEVER_CHROME or share >= MAX_CHROME_SHARE:
         return False
-    if tag in CHROME_TAGS or (tag in ("header", "footer") and not in_article):
+    if tag in CHROME_TAGS or (tag in ("header", "footer") and not span.in_article):
         return True
     if tag == "form":
         return share < MAX_FORM_SHARE
-    if el.get("role", "").lower() in CHROME_ROLES:
+    if span.role and span.role.lower() in CHROME_ROLES:
         return True
-    toks = tokens(el)
+    if span.names == " ":
+        return False
+    strength = _chrome_words(span.names)
+    if strength == 2:
+        return True
+    return strength == 1 and (density >= LINK_LIST_DENSITY or share < SMALL_BOX_SHARE)
+
+
+@lru_cache(maxsize=4096)
+def _chrome_words(names: str) -> int:
+    """2: a class/id names chrome; 1: a weak layout word; 0: nothing. Cached: a site
+    repeats the same class attributes on every page."""
+    toks = set(names.lower().split())
     words = _words(toks)
     if toks & CHROME_TOKENS or words & STRONG_WORDS:
-        return True
-    return bool(words & WEAK_WORDS) and (density >= LINK_LIST_DENSITY or share < SMALL_BOX_SHARE)
+        return 2
+    return 1 if words & WEAK_WORDS else 0
 
 
 def element_id(el: HtmlElement) -> int | None:
@@ -137,21 +135,47 @@ def element_id(el: HtmlElement) -> int | None:
     return int(value) if value is not None else None
 
 
-class _Walker:
-    """Depth-first walk with a stack of open block elements and an inline buffer."""
+@dataclass
+class _Span:
+    """What the walk learned of one block-level element, for decisions made after it."""
 
-    def __init__(self, sizes: Sizes, body_chars: int, main: HtmlElement | None) -> None:
-        self.sizes = sizes
+    first: int  # index of its first block
+    end: int  # index after its last block
+    chars: int  # visible characters below it (scripts excluded)
+    links: int  # of which inside links
+    tag: str
+    names: str  # class and id attributes
+    role: str
+    in_article: bool
+
+
+class _Walker:
+    """One depth-first pass: blocks out of an inline buffer, and the size of every element.
+
+    Chrome and main-content decisions need each element's share of the page, known only
+    when the walk is over, so they are taken afterwards over the recorded spans.
+    """
+
+    def __init__(self) -> None:
         self.blocks: list[Block] = []
+        self.owners: list[int] = []  # per block, the element it was flushed from
         self.path: list[int] = []
-        self.chrome_depth = 0
+        self.spans: dict[int, _Span] = {}
         self.article_depth = 0
-        self.main = main
-        self.main_depth = 0
-        self.body_chars = max(body_chars, 1)
+        self.link_depth = 0
+        self.chars = 0
+        self.links = 0
         self.buf: list[str] = []
-        self.owner: list[HtmlElement] = []
+        self.owner: list[tuple[int, str]] = []
         self.next_id = 0
+
+    def text(self, value: str | None) -> None:
+        if value:
+            self.buf.append(value)
+            size = len(value.strip())
+            self.chars += size
+            if self.link_depth:
+                self.links += size
 
     def flush(self) -> None:
         if not self.buf:
@@ -160,9 +184,7 @@ class _Walker:
         self.buf = []
         if not text:
             return
-        owner = self.owner[-1] if self.owner else None
-        tag = owner.tag if owner is not None else "div"
-        chars, links = self.sizes.get(owner, (0, 0)) if owner is not None else (0, 0)
+        owner_id, tag = self.owner[-1]
         kind: BlockKind = "para"
         level = 0
         if tag in HEADINGS:
@@ -171,76 +193,87 @@ class _Walker:
             kind = "item"
         elif tag == "pre":
             kind = "pre"
-        self.blocks.append(
-            Block(
-                text=text,
-                kind=kind,
-                level=level,
-                path=tuple(self.path),
-                chrome=self.chrome_depth > 0,
-                main=self.main is None or self.main_depth > 0,
-                link_density=round(links / chars, 3) if chars else 0.0,
-            )
-        )
+        self.blocks.append(Block(text=text, kind=kind, level=level, path=tuple(self.path)))
+        self.owners.append(owner_id)
 
-    def _is_chrome(self, el: HtmlElement) -> bool:
-        chars, links = self.sizes.get(el, (0, 0))
-        if el.tag == "button":
-            return chars <= MAX_BUTTON_CHARS
-        share, density = chars / self.body_chars, links / max(chars, 1)
-        return looks_like_chrome(el, self.article_depth > 0, share, density)
-
-    def walk(self, el: HtmlElement) -> None:
-        tag = el.tag
-        if not isinstance(tag, str) or tag in SKIP:
-            return
-        if tag == "br":
-            self.buf.append("\n")
-            return
-        if tag in CELLS and not _HAS_BLOCKS(el):
-            self.buf.append(" | " if self.buf and "".join(self.buf).strip() else "")
-            self._children(el)
-            return
-        if tag in INLINE:
-            self._children(el)
-            return
-        self._block(el)
-
-    def _block(self, el: HtmlElement) -> None:
+    def block(self, el: HtmlElement) -> None:
         self.flush()
-        el.set(ID_ATTR, str(self.next_id))
-        self.path.append(self.next_id)
+        el_id, tag = self.next_id, el.tag
         self.next_id += 1
-        chrome = self._is_chrome(el)
-        self.chrome_depth += chrome
-        article = el.tag == "article"
+        el.set(ID_ATTR, str(el_id))
+        self.path.append(el_id)
+        article = tag == "article"
         self.article_depth += article
-        is_main = el is self.main
-        self.main_depth += is_main
-        self.owner.append(el)
-        self._children(el)
+        first, chars, links = len(self.blocks), self.chars, self.links
+        self.owner.append((el_id, tag))
+        self.children(el)
         self.flush()
         self.owner.pop()
-        self.main_depth -= is_main
         self.article_depth -= article
-        self.chrome_depth -= chrome
+        self.spans[el_id] = _Span(
+            first,
+            len(self.blocks),
+            self.chars - chars,
+            self.links - links,
+            tag,
+            f"{el.get('class', '')} {el.get('id', '')}",
+            el.get("role") or "",
+            self.article_depth > 0,
+        )
         self.path.pop()
 
-    def _children(self, el: HtmlElement) -> None:
-        if el.text:
-            self.buf.append(el.text)
+    def children(self, el: HtmlElement) -> None:
+        self.text(el.text)
         for child in el:
-            self.walk(child)
-            if child.tail:
-                self.buf.append(child.tail)
+            tag = child.tag
+            if tag.__class__ is str and tag not in SKIP:
+                if tag == "br":
+                    self.buf.append("\n")
+                elif tag == "a":
+                    self.link_depth += 1
+                    self.children(child)
+                    self.link_depth -= 1
+                elif tag in INLINE:
+                    self.children(child)
+                elif tag in CELLS and not _HAS_BLOCKS(child):
+                    if self.buf and "".join(self.buf).strip():
+                        self.buf.append(" | ")
+                    self.children(child)
+                else:
+                    self.block(child)
+            self.text(child.tail)
 
 
-def find_main(body: HtmlElement, sizes: Sizes, body_chars: int) -> HtmlElement | None:
+def _mark(walker: _Walker, main_id: int | None) -> None:
+    """Chrome, main content and link density, now that every element's size is known."""
+    blocks, spans = walker.blocks, walker.spans
+    body_chars = max(spans[0].chars, 1)
+    for span in spans.values():
+        if span.tag == "button":
+            chrome = span.chars <= MAX_BUTTON_CHARS
+        else:
+            share, density = span.chars / body_chars, span.links / max(span.chars, 1)
+            chrome = looks_like_chrome(span, share, density)
+        if chrome:
+            for block in blocks[span.first : span.end]:
+                block.chrome = True
+    if main_id is not None:
+        main = spans[main_id]
+        for index, block in enumerate(blocks):
+            block.main = main.first <= index < main.end
+    for block, owner in zip(blocks, walker.owners, strict=True):
+        span = spans[owner]
+        block.link_density = round(span.links / span.chars, 3) if span.chars else 0.0
+
+
+def find_main(body: HtmlElement, spans: dict[int, _Span]) -> int | None:
     """The main content container, if the page has a credible one."""
+    body_chars = max(spans[0].chars, 1)
     for xpath in MAIN_XPATHS:
         for el in body.xpath(xpath):
-            if sizes.get(el, (0, 0))[0] >= MIN_MAIN_SHARE * body_chars:
-                return el
+            el_id = element_id(el)
+            if el_id is not None and spans[el_id].chars >= MIN_MAIN_SHARE * body_chars:
+                return el_id
     return None
 
 
@@ -248,10 +281,9 @@ def linearize(tree: HtmlElement) -> list[Block]:
     """All text blocks of the page in document order."""
     body = tree.find("body")
     root = body if body is not None else tree
-    sizes = measure(root)
-    body_chars = max(sizes[root][0], 1)
-    walker = _Walker(sizes, body_chars, find_main(root, sizes, body_chars))
-    walker._block(root)
+    walker = _Walker()
+    walker.block(root)
+    _mark(walker, find_main(root, walker.spans))
     focus_main(walker.blocks)
     return walker.blocks
 

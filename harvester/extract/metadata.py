@@ -16,6 +16,7 @@ from ..parse import Document
 from ..urls import resolve
 from .blocks import clean_text
 
+_BREADCRUMBS = "//*[contains(@class, 'readcrumb') or contains(@aria-label, 'readcrumb')]"
 TITLE_SEPARATORS = re.compile(r"\s+[|–—·•»:]\s+|\s+-\s+|\s*::\s*")
 COPYRIGHT_OWNER = re.compile(
     r"(?:©|&copy;|\(c\)|copyright)\s*(?:©\s*)?(?:copyright\s*)?(?:\d{4}\s*(?:[-–]\s*\d{4})?\s*)?"
@@ -154,12 +155,12 @@ def title_and_section(
 
 
 def _breadcrumb_section(tree: HtmlElement, title: str | None) -> str | None:
-    xpath = (
-        "//*[contains(concat(' ', normalize-space(@class), ' '), ' breadcrumb ')"
-        " or contains(concat(' ', normalize-space(@class), ' '), ' breadcrumbs ')"
-        " or @aria-label='breadcrumb' or @aria-label='Breadcrumb']"
-    )
-    for crumbs in tree.xpath(xpath):
+    for crumbs in tree.xpath(_BREADCRUMBS):
+        if not (
+            {"breadcrumb", "breadcrumbs"} & set(crumbs.get("class", "").lower().split())
+            or crumbs.get("aria-label", "").lower() == "breadcrumb"
+        ):
+            continue
         items = [
             clean_text(a.text_content())
             for a in crumbs.iter("a", "li", "span")
