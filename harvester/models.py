@@ -65,6 +65,14 @@ class Attachment:
     type: str
 
 
+@dataclass(frozen=True)
+class Image:
+    """A content image of the page (not a logo, icon or tracking pixel)."""
+
+    src: str
+    alt: str
+
+
 @dataclass
 class Page:
     """One fetched (or read) HTML page after extraction, before cross-page dedup."""
@@ -84,6 +92,9 @@ class Page:
     aliases: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    author: str | None = None
+    description: str | None = None
+    images: list[Image] = field(default_factory=list)
 
     def to_json(self) -> str:
         """For the crawl state: a resumed or incremental run reuses extracted pages."""
@@ -98,6 +109,7 @@ class Page:
             for q in data["qa"]
         ]
         data["attachments"] = [Attachment(**a) for a in data["attachments"]]
+        data["images"] = [Image(**i) for i in data.get("images", [])]
         return cls(**data)
 
 
@@ -120,6 +132,9 @@ class Record:
     fetched_at: str
     source: Source
     attachments: list[Attachment] = field(default_factory=list)
+    author: str | None = None
+    description: str | None = None
+    images: list[Image] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

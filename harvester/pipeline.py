@@ -100,6 +100,9 @@ def _record(pages: list[Page], texts: list[str], group: list[int]) -> Record:
         fetched_at=keeper.fetched_at,
         source=keeper.source,
         attachments=_attachments(pages, group),
+        author=keeper.author,
+        description=keeper.description,
+        images=keeper.images,
     )
 
 

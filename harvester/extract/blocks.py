@@ -168,6 +168,7 @@ class _Walker:
         self.buf: list[str] = []
         self.owner: list[tuple[int, str]] = []
         self.next_id = 0
+        self.images: list[tuple[tuple[int, ...], HtmlElement]] = []
 
     def text(self, value: str | None) -> None:
         if value:
@@ -229,6 +230,8 @@ class _Walker:
             if tag.__class__ is str and tag not in SKIP:
                 if tag == "br":
                     self.buf.append("\n")
+                elif tag == "img":
+                    self.images.append((tuple(self.path), child))
                 elif tag == "a":
                     self.link_depth += 1
                     self.children(child)
@@ -244,17 +247,20 @@ class _Walker:
             self.text(child.tail)
 
 
-def _mark(walker: _Walker, main_id: int | None) -> None:
-    """Chrome, main content and link density, now that every element's size is known."""
+def _mark(walker: _Walker, main_id: int | None) -> set[int]:
+    """Chrome, main content and link density, now that every element's size is known.
+    Returns the ids of the chrome elements."""
     blocks, spans = walker.blocks, walker.spans
+    chrome_ids: set[int] = set()
     body_chars = max(spans[0].chars, 1)
-    for span in spans.values():
+    for el_id, span in spans.items():
         if span.tag == "button":
             chrome = span.chars <= MAX_BUTTON_CHARS
         else:
             share, density = span.chars / body_chars, span.links / max(span.chars, 1)
             chrome = looks_like_chrome(span, share, density)
         if chrome:
+            chrome_ids.add(el_id)
             for block in blocks[span.first : span.end]:
                 block.chrome = True
     if main_id is not None:
@@ -264,6 +270,7 @@ def _mark(walker: _Walker, main_id: int | None) -> None:
     for block, owner in zip(blocks, walker.owners, strict=True):
         span = spans[owner]
         block.link_density = round(span.links / span.chars, 3) if span.chars else 0.0
+    return chrome_ids
 
 
 def find_main(body: HtmlElement, spans: dict[int, _Span]) -> int | None:
@@ -279,13 +286,24 @@ def find_main(body: HtmlElement, spans: dict[int, _Span]) -> int | None:
 
 def linearize(tree: HtmlElement) -> list[Block]:
     """All text blocks of the page in document order."""
+    return linearize_page(tree)[0]
+
+
+def linearize_page(tree: HtmlElement) -> tuple[list[Block], list[HtmlElement]]:
+    """All text blocks in document order, and the <img>s of the main content."""
     body = tree.find("body")
     root = body if body is not None else tree
     walker = _Walker()
     walker.block(root)
-    _mark(walker, find_main(root, walker.spans))
+    main_id = find_main(root, walker.spans)
+    chrome_ids = _mark(walker, main_id)
     focus_main(walker.blocks)
-    return walker.blocks
+    images = [
+        img
+        for path, img in walker.images
+        if not chrome_ids.intersection(path) and (main_id is None or main_id in path)
+    ]
+    return walker.blocks, images
 
 
 def _is_good(block: Block) -> bool:

@@ -49,6 +49,8 @@ class Metadata:
     modified: str | None
     language: str | None
     canonical: str | None
+    author: str | None = None
+    description: str | None = None
 
 
 def _metas(tree: HtmlElement) -> dict[str, str]:
@@ -93,7 +95,8 @@ def iso_date(value: str | None) -> str | None:
         return None
     value = value.strip()
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.date().isoformat() if len(value) == 10 else parsed.isoformat()
     except ValueError:
         pass
     cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", value).replace(".", "")
@@ -230,4 +233,52 @@ def read_metadata(doc: Document, blocks: list[Block]) -> Metadata:
         modified=modified,
         language=language(doc.tree, metas),
         canonical=canonical(doc),
+        author=author(doc.tree, metas),
+        description=description(metas),
     )
+
+
+def description(metas: dict[str, str]) -> str | None:
+    for key in ("description", "og:description", "twitter:description"):
+        if metas.get(key):
+            return clean_text(metas[key]).replace("\n", " ")
+    return None
+
+
+def author(tree: HtmlElement, metas: dict[str, str]) -> str | None:
+    """Who wrote the page: meta tags, JSON-LD, then a visible byline."""
+    for key in ("author", "article:author", "twitter:creator", "dc.creator"):
+        value = metas.get(key, "")
+        if value and not value.startswith(("http://", "https://", "@")):
+            return _person(value)
+    for node in _jsonld(tree):
+        name = _jsonld_name(node.get("author"))
+        if name:
+            return name
+    for xpath in _BYLINES:
+        for el in tree.xpath(xpath):
+            text = _person(el.text_content())
+            if text:
+                return text
+    return None
+
+
+_BYLINES = (
+    "//*[@rel='author' or @itemprop='author' or contains(@class, 'author-name')]",
+    "//*[contains(@class, 'byline')]",
+)
+_BY = re.compile(r"^(?:written\s+)?(?:by|par|von|door|por|di)\s+", re.I)
+
+
+def _person(value: str) -> str | None:
+    text = _BY.sub("", clean_text(value).replace("\n", " ")).strip(" ,|")
+    return text if 0 < len(text) <= 100 else None
+
+
+def _jsonld_name(value: Any) -> str | None:
+    if isinstance(value, list):
+        names = [n for n in (_jsonld_name(v) for v in value) if n]
+        return ", ".join(names) or None
+    if isinstance(value, dict):
+        value = value.get("name")
+    return _person(value) if isinstance(value, str) else None
