@@ -11,18 +11,20 @@ import hashlib
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from . import __version__
-from .crawler import CrawlOptions, crawl
+from .crawler import CrawlOptions, PageSource, crawl
+from .dedup import DedupOptions, Removal
 from .emit import JsonlWriter, OutputError, written_ids
 from .fetch import DEFAULT_USER_AGENT, FetchConfig
-from .files import InputError, read_files
+from .files import InputError, read_files, read_records
 from .models import Page
-from .pipeline import DedupOptions, build_records, emit, qa_records
+from .pipeline import emit, qa_records, records_of
 from .report import Summary, format_summary
 from .state import CrawlState, MemoryEmitLog, RunStart
 from .state.sqlite import SqliteState, StateError
@@ -30,6 +32,7 @@ from .urls import InvalidURL, Scope, host_of, normalize
 from .warc import WarcError, WarcWriter
 
 EXIT_USAGE, EXIT_FATAL, EXIT_INTERRUPTED = 2, 3, 130
+T = TypeVar("T")
 STATE_DIR = Path("data") / "state"
 
 
@@ -38,27 +41,105 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
-def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option(
+OUTPUT_OPTIONS = (
+    click.option(
         "-o",
         "--output",
         default="-",
         show_default=True,
         metavar="FILE",
         help="Where to write JSON Lines; '-' is stdout.",
-    )(func)
-    func = click.option(
+    ),
+    click.option(
         "--emit",
         type=click.Choice(["pages", "qa"]),
         default="pages",
         show_default=True,
-        help="'pages': one record per distinct page; 'qa': one record per distinct question "
-        "and answer across the site.",
-    )(func)
-    func = click.option(
+        help="'pages': one record per distinct page; 'qa': one record per distinct "
+        "question and answer across the site, with every page it is on.",
+    ),
+    click.option(
         "-q", "--quiet", is_flag=True, help="No summary on stderr; errors are still reported."
-    )(func)
+    ),
+    click.option(
+        "--explain",
+        type=click.Path(path_type=Path),
+        default=None,
+        metavar="FILE",
+        help="Write every removal as JSON Lines: the record, the text removed and "
+        "why (template: seen on N pages; repeat: copy of block k of the page; "
+        "duplicate-page: folded into URL U, similarity s).",
+    ),
+    click.option(
+        "--similarity",
+        type=click.FloatRange(0.5, 1.0),
+        default=0.9,
+        show_default=True,
+        help="Pages whose text is at least this similar (Jaccard of word "
+        "shingles) become one record.",
+    ),
+    click.option(
+        "--num-perm",
+        type=click.IntRange(16, 1024),
+        default=128,
+        show_default=True,
+        help="MinHash permutations: more is more exact and slower.",
+    ),
+    click.option(
+        "--shingle-size",
+        type=click.IntRange(1, 10),
+        default=3,
+        show_default=True,
+        help="Words per shingle when comparing page texts.",
+    ),
+    click.option(
+        "--template-min-pages",
+        type=click.IntRange(min=2),
+        default=3,
+        show_default=True,
+        help="A block is template only if it recurs on at least this many pages...",
+    ),
+    click.option(
+        "--template-min-share",
+        type=click.FloatRange(0.0, 1.0),
+        default=0.25,
+        show_default=True,
+        help="...and on at least this share of the site's pages.",
+    ),
+)
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(OUTPUT_OPTIONS):
+        func = option(func)
     return func
+
+
+@dataclass
+class Output:
+    """Where and how records are written, and how they are deduplicated."""
+
+    output: str
+    emit: str
+    quiet: bool
+    explain: Path | None
+    dedup: DedupOptions
+
+    @classmethod
+    def of(cls, options: dict[str, Any]) -> Output:
+        return cls(
+            options["output"],
+            options["emit"],
+            options["quiet"],
+            options["explain"],
+            DedupOptions(
+                similarity=options["similarity"],
+                num_perm=options["num_perm"],
+                shingle_size=options["shingle_size"],
+                template_min_pages=options["template_min_pages"],
+                template_min_share=options["template_min_share"],
+            ),
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -207,9 +288,6 @@ def main() -> None:
 )
 def crawl_command(
     urls: tuple[str, ...],
-    output: str,
-    emit: str,
-    quiet: bool,
     max_pages: int,
     max_depth: int | None,
     concurrency: int,
@@ -230,6 +308,7 @@ def crawl_command(
     state_path: Path | None,
     fresh: bool,
     full: bool,
+    **common: Any,
 ) -> None:
     """Crawl a site from one or more seed URLs and write its records.
 
@@ -259,18 +338,19 @@ def crawl_command(
             max_bytes=max_bytes,
         ),
     )
+    out = Output.of(common)
     warc = _open_warc(warc_path)
     state = _open_state(state_path or default_state_path(seeds), fresh)
     start = state.start(seeds)
-    already = written_ids(output) if start.resumed else set()
-    writer = _open_output(output, append=start.resumed)
+    already = written_ids(out.output) if start.resumed else set()
+    writer = _open_output(out.output, append=start.resumed)
     summary = Summary()
     pages = _interruptible(
         lambda: asyncio.run(crawl(seeds, options, summary, state, scope, start, warc))
     )
     if warc is not None:
         warc.close()
-    _finish(pages, writer, emit, quiet, summary, " ".join(seeds), state, full, already)
+    _finish(pages, writer, out, summary, " ".join(seeds), state, full, already)
 
 
 @main.command("extract")
@@ -285,9 +365,7 @@ def crawl_command(
     help="The URL the given folder was saved from, so that records carry the "
     "site's URLs (folder/index.html becomes URL/folder/).",
 )
-def extract_command(
-    paths: tuple[Path, ...], output: str, emit: str, quiet: bool, base_url: str | None
-) -> None:
+def extract_command(paths: tuple[Path, ...], base_url: str | None, **common: Any) -> None:
     """Run the same pipeline over a saved copy of a site: HTML files, folders, or WARC
     captures (.warc, .warc.gz, from harvester --warc or other tools)."""
     if base_url is not None:
@@ -300,8 +378,28 @@ def extract_command(
         pages = read_files(list(paths), base_url, summary)
     except InputError as exc:
         fail(str(exc))
-    writer = _open_output(output)
-    _finish(pages, writer, emit, quiet, summary, " ".join(str(p) for p in paths), None, True)
+    out = Output.of(common)
+    writer = _open_output(out.output)
+    _finish(pages, writer, out, summary, " ".join(str(p) for p in paths), None, True)
+
+
+@main.command("dedup")
+@click.argument(
+    "inputs", nargs=-1, required=True, metavar="IN.jsonl...", type=click.Path(path_type=Path)
+)
+@output_options
+def dedup_command(inputs: tuple[Path, ...], **common: Any) -> None:
+    """Deduplicate records made by another run or another tool: JSON Lines with this
+    tool's record fields, or at least `url` and `text` (and optionally `title`, `qa`).
+    Template lines, repeated sections and duplicate pages are removed as in a crawl."""
+    summary = Summary()
+    try:
+        pages = read_records(list(inputs), summary)
+    except InputError as exc:
+        fail(str(exc))
+    out = Output.of(common)
+    writer = _open_output(out.output)
+    _finish(pages, writer, out, summary, " ".join(str(p) for p in inputs), None, True)
 
 
 def _seeds(urls: tuple[str, ...]) -> list[str]:
@@ -356,7 +454,7 @@ def _open_output(output: str, append: bool = False) -> JsonlWriter:
         fail(str(exc))
 
 
-def _interruptible(run: Callable[[], list[Page]]) -> list[Page]:
+def _interruptible(run: Callable[[], T]) -> T:
     try:
         return run()
     except KeyboardInterrupt:
@@ -364,37 +462,53 @@ def _interruptible(run: Callable[[], list[Page]]) -> list[Page]:
 
 
 def _finish(
-    pages: list[Page],
+    pages: PageSource | list[Page],
     writer: JsonlWriter,
-    mode: str,
-    quiet: bool,
+    out: Output,
     summary: Summary,
     source: str,
     state: CrawlState | None,
     full: bool,
     already: set[str] | None = None,
 ) -> None:
-    records = build_records(pages, DedupOptions(), summary)
-    summary.records = len(records)
+    explain = _open_explain(out.explain)
+    records = records_of(pages, out.dedup, summary, explain.write_removal if explain else None)
     log = state.log if state is not None else MemoryEmitLog()
     with writer:
         try:
-            if mode == "qa":
+            if out.emit == "qa":
                 emit(qa_records(records, summary), writer, log, summary, full, already)
             else:
-                summary.qa = sum(len(r.qa) for r in records)
                 emit(records, writer, log, summary, full, already)
         except OutputError as exc:
             fail(str(exc), EXIT_FATAL)
+    if explain is not None:
+        explain.close()
     if state is not None:
         state.run_done()
         state.close()
-    if not quiet:
-        click.echo(format_summary(summary, source, writer.target, mode), err=True)
+    if not out.quiet:
+        click.echo(format_summary(summary, source, writer.target, out.emit), err=True)
     if summary.exit_code == EXIT_FATAL:
         first = summary.failures[0]
         fail(f"nothing could be read: {first.url}: {first.message}", EXIT_FATAL)
     sys.exit(summary.exit_code)
+
+
+class ExplainWriter(JsonlWriter):
+    """--explain: removals as JSON Lines."""
+
+    def write_removal(self, removal: Removal) -> None:
+        self.write(removal.to_dict())
+
+
+def _open_explain(path: Path | None) -> ExplainWriter | None:
+    if path is None:
+        return None
+    try:
+        return ExplainWriter(str(path))
+    except OutputError as exc:
+        fail(str(exc))
 
 
 def run() -> None:

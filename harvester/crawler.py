@@ -7,6 +7,7 @@ any point resumes without losing or repeating a page.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .extract import extract_page
@@ -39,6 +40,7 @@ class _Blocked:
 
 
 Outcome = FetchResult | Failure | _Blocked
+PageSource = Callable[[], Iterable[Page]]
 
 
 async def crawl(
@@ -49,8 +51,9 @@ async def crawl(
     scope: Scope | None = None,
     start: RunStart | None = None,
     warc: WarcWriter | None = None,
-) -> list[Page]:
-    """Fetch, parse and extract every in-scope page reachable from the seeds.
+) -> PageSource:
+    """Fetch, parse and extract every in-scope page reachable from the seeds; returns
+    a source that reads the pages again from the crawl state.
 
     `start` is the answer of `state.start(seeds)` when the caller needed it first.
     """
@@ -232,15 +235,20 @@ class _Crawler:
         if page.canonical and self.scope.allows(page.canonical):
             self.enqueue(page.canonical, item.depth, None)
 
-    def finish(self) -> list[Page]:
-        pages = self.state.pages.current()
-        redirects = self.state.pages.redirects()
-        for page in pages:
-            page.aliases += [u for u in redirects.get(page.url, []) if u not in page.aliases]
-            if page.canonical and not self.scope.allows(page.canonical):
-                page.canonical = None
-        self.summary.pages_fetched = len(pages)
+    def finish(self) -> PageSource:
+        self.summary.pages_fetched = self.state.pages.count()
         self.summary.failures = [Failure(*f) for f in self.state.pages.failures()]
+        redirects = self.state.pages.redirects()
+
+        def pages() -> Iterator[Page]:
+            """The crawl's pages from the store, with redirect aliases and in-scope
+            canonicals: read again by each dedup pass."""
+            for page in self.state.pages.current():
+                page.aliases += [u for u in redirects.get(page.url, []) if u not in page.aliases]
+                if page.canonical and not self.scope.allows(page.canonical):
+                    page.canonical = None
+                yield page
+
         return pages
 
 

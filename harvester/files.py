@@ -6,14 +6,16 @@ exchanges); pages from a WARC are extracted exactly as the crawler extracts a fe
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from .extract import extract_page
 from .fetch import REDIRECTS
-from .models import Page
+from .models import QA, Block, Page, Person
 from .parse import ParseError, charset_from_content_type, is_html, parse_html
 from .report import Failure, Summary
 from .urls import normalize, resolve
@@ -147,3 +149,90 @@ def _add_redirect_aliases(captures: dict[str, _Capture], pages: dict[str, Page])
         page = pages.get(target) if target is not None else None
         if page is not None and url != page.url and url not in page.aliases:
             page.aliases.append(url)
+
+
+def read_records(paths: list[Path], summary: Summary) -> list[Page]:
+    """Records of another run or tool (JSON Lines with at least `url` and `text`) as
+    pages, so that dedup can run over them as over a crawl."""
+    pages: list[Page] = []
+    for path in paths:
+        try:
+            lines = path.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                pages.append(_page_of(_record_of(line, f"{path}:{number}")))
+    summary.pages_fetched = len(pages)
+    if not pages:
+        raise InputError("no records in " + ", ".join(str(p) for p in paths))
+    return pages
+
+
+def _record_of(line: str, where: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise InputError(f"{where}: not JSON") from None
+    if (
+        not isinstance(record, dict)
+        or not isinstance(record.get("url"), str)
+        or not isinstance(record.get("text"), str)
+    ):
+        raise InputError(f"{where}: a record needs a 'url' and a 'text' string")
+    return record
+
+
+def _page_of(record: dict[str, Any]) -> Page:
+    def text(key: str) -> str | None:
+        value = record.get(key)
+        return value if isinstance(value, str) else None
+
+    qa = [
+        QA(q["question"], q["answer"], Person(**q["answered_by"]) if q.get("answered_by") else None)
+        for q in record.get("qa") or []
+        if isinstance(q, dict) and q.get("question") and q.get("answer")
+    ]
+    aliases = [a for a in record.get("aliases") or [] if isinstance(a, str)]
+    return Page(
+        url=record["url"],
+        canonical=None,
+        title=text("title"),
+        section=text("section"),
+        site=text("site"),
+        published=text("published"),
+        modified=text("modified"),
+        language=text("language"),
+        blocks=text_blocks(record["text"]),
+        qa=qa,
+        fetched_at=text("fetched_at") or _now(),
+        source="http" if record.get("source") == "http" else "file",
+        aliases=aliases,
+        author=text("author"),
+        description=text("description"),
+    )
+
+
+def text_blocks(text: str) -> list[Block]:
+    """Blocks back from a record's text: blank-line paragraphs, "#" headings, "- " items."""
+    blocks: list[Block] = []
+    for chunk in (c.strip() for c in text.split("\n\n")):
+        if not chunk:
+            continue
+        lines = chunk.split("\n")
+        if chunk.startswith("#"):
+            level = len(chunk) - len(chunk.lstrip("#"))
+            blocks.append(Block(chunk.lstrip("#").strip(), "heading", level, (0, len(blocks) + 1)))
+        elif all(line.startswith("- ") for line in lines):
+            blocks += [
+                Block(line[2:], "item", 0, (0, len(blocks) + i + 1)) for i, line in enumerate(lines)
+            ]
+        else:
+            blocks.append(Block(chunk, "para", 0, (0, len(blocks) + 1)))
+    return blocks
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

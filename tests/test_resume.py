@@ -106,4 +106,5 @@ def test_stored_page_round_trips(tmp_path: Path) -> None:
     state.pages.put(StoredPage(page, '"abc"', "Wed, 01 Jan 2026 00:00:00 GMT"))
     stored = state.pages.get("http://example.com/knee/")
     assert stored == StoredPage(page, '"abc"', "Wed, 01 Jan 2026 00:00:00 GMT")
-    assert state.pages.current() == [page]
+    assert list(state.pages.current()) == [page]
+    assert state.pages.count() == 1

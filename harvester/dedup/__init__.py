@@ -1,8 +1,21 @@
 """Dedup stage: in-page repeats, site templates, near-duplicate pages, repeated Q&A."""
 
 from .inpage import drop_repeats
-from .pages import Candidate, fold
+from .pages import fold_sketches
 from .qa import distinct_qa
-from .template import TemplateModel, learn
+from .site import DedupOptions, DedupStats, Removal, build_records, page_id
+from .template import TemplateLearner, TemplateModel, learn
 
-__all__ = ["Candidate", "TemplateModel", "distinct_qa", "drop_repeats", "fold", "learn"]
+__all__ = [
+    "DedupOptions",
+    "DedupStats",
+    "Removal",
+    "TemplateLearner",
+    "TemplateModel",
+    "build_records",
+    "distinct_qa",
+    "drop_repeats",
+    "fold_sketches",
+    "learn",
+    "page_id",
+]

@@ -1,9 +1,16 @@
-"""Site templates: blocks that recur, exactly or nearly, on many pages of a site."""
+"""Site templates: blocks that recur, exactly or nearly, on many pages of a site.
+
+Statistics come from a pass over the stored pages (`TemplateLearner.add` per page), so
+memory grows with the number of distinct blocks, not with pages. A block is judged in
+its page: frequent blocks at the edges of the main text (menus, sign-offs, footers) are
+template; a frequent block in the middle of page-specific text is content quoted again,
+unless it is on most pages; blocks of a detected Q&A are always content.
+"""
 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from datasketch import MinHashLSH
@@ -12,52 +19,94 @@ from ..models import Block
 from .sketch import char_shingles, fingerprint, sketch_all
 
 MIN_PAGES = 3
-MIN_FRACTION = 0.25
+MIN_SHARE = 0.25
+EVERYWHERE_SHARE = 0.5  # a block on half the pages is template wherever it stands
 NEAR_SIMILARITY = 0.7
 NEAR_MIN_CHARS = 16  # below this, near-matching joins unrelated short labels
+NEAR_MAX_CHARS = 300  # template lines are short; long paragraphs are matched exactly
 NUM_PERM = 64
 CHAR_SHINGLE = 4
 
 
 @dataclass
 class TemplateModel:
-    """Fingerprints judged to be template, with the number of pages each was seen on."""
+    """Fingerprints seen on enough pages to be template, with their page counts."""
 
     pages: int
-    template: dict[str, int] = field(default_factory=dict)
-
-    def is_template(self, block: Block) -> bool:
-        return fingerprint(block.text) in self.template
+    needed: int
+    everywhere: int
+    counts: dict[str, int] = field(default_factory=dict)
 
     def pages_with(self, block: Block) -> int:
-        return self.template.get(fingerprint(block.text), 0)
+        return self.counts.get(fingerprint(block.text), 0)
+
+    def is_template(self, block: Block) -> bool:
+        return self.pages_with(block) >= self.needed
+
+    def template_in(
+        self, blocks: list[Block], qa_text: str = "", title: str | None = None
+    ) -> set[int]:
+        """Indices of this page's template blocks, judged with their neighbourhood. The
+        page's own title and its Q&A are content even where other pages repeat them."""
+        frequent = [
+            self.is_template(b)
+            and not (qa_text and b.text in qa_text)
+            and not (b.kind == "heading" and (b.level == 1 or b.text == title))
+            for b in blocks
+        ]
+        found = {
+            i for i, b in enumerate(blocks) if frequent[i] and self.pages_with(b) >= self.everywhere
+        }
+        start = 0
+        while start < len(blocks) and frequent[start]:
+            found.add(start)
+            start += 1
+        end = len(blocks) - 1
+        while end >= start and frequent[end]:
+            found.add(end)
+            end -= 1
+        return found
+
+    def top(self, limit: int = 5) -> list[tuple[str, int]]:
+        return [(k, n) for k, n in Counter(self.counts).most_common(limit) if n >= self.needed]
 
 
-def _threshold(pages: int, min_pages: int, min_fraction: float) -> int:
-    return max(min_pages, math.ceil(min_fraction * pages))
+class TemplateLearner:
+    """Counts, page by page, on how many pages each block (or a near copy) appears."""
+
+    def __init__(self, min_pages: int = MIN_PAGES, min_share: float = MIN_SHARE) -> None:
+        self.min_pages, self.min_share = min_pages, min_share
+        self.pages = 0
+        self.counts: Counter[str] = Counter()
+
+    def add(self, blocks: list[Block]) -> None:
+        self.pages += 1
+        self.counts.update({key for key in (fingerprint(b.text) for b in blocks) if key})
+
+    def model(self) -> TemplateModel:
+        needed = max(self.min_pages, math.ceil(self.min_share * self.pages))
+        everywhere = max(needed, math.ceil(EVERYWHERE_SHARE * self.pages))
+        clusters = _near_clusters(
+            [k for k in self.counts if NEAR_MIN_CHARS <= len(k) <= NEAR_MAX_CHARS]
+        )
+        cluster_counts: Counter[str] = Counter()
+        for key, count in self.counts.items():
+            cluster_counts[clusters.get(key, key)] += count
+        counts = {
+            key: min(cluster_counts[clusters.get(key, key)], self.pages) for key in self.counts
+        }
+        return TemplateModel(
+            self.pages, needed, everywhere, {k: n for k, n in counts.items() if n >= needed}
+        )
 
 
 def learn(
-    page_blocks: list[list[Block]], min_pages: int = MIN_PAGES, min_fraction: float = MIN_FRACTION
+    page_blocks: list[list[Block]], min_pages: int = MIN_PAGES, min_share: float = MIN_SHARE
 ) -> TemplateModel:
-    """Count on how many pages each block (or a near copy of it) appears."""
-    pages_of: dict[str, set[int]] = defaultdict(set)
-    for page, blocks in enumerate(page_blocks):
-        for block in blocks:
-            key = fingerprint(block.text)
-            if key:
-                pages_of[key].add(page)
-    clusters = _near_clusters([k for k in pages_of if len(k) >= NEAR_MIN_CHARS])
-    cluster_pages: dict[str, set[int]] = defaultdict(set)
-    for key, pages in pages_of.items():
-        cluster_pages[clusters.get(key, key)] |= pages
-    needed = _threshold(len(page_blocks), min_pages, min_fraction)
-    model = TemplateModel(pages=len(page_blocks))
-    for key in pages_of:
-        count = len(cluster_pages[clusters.get(key, key)])
-        if count >= needed:
-            model.template[key] = count
-    return model
+    learner = TemplateLearner(min_pages, min_share)
+    for blocks in page_blocks:
+        learner.add(blocks)
+    return learner.model()
 
 
 def _near_clusters(keys: list[str]) -> dict[str, str]:
@@ -74,12 +123,10 @@ def _near_clusters(keys: list[str]) -> dict[str, str]:
 
     lsh = MinHashLSH(threshold=NEAR_SIMILARITY, num_perm=NUM_PERM)
     sketches = sketch_all([char_shingles(k, CHAR_SHINGLE) for k in keys], NUM_PERM)
-    for key, sketch in zip(keys, sketches, strict=True):
+    sketch_of = dict(zip(keys, sketches, strict=True))
+    for key, sketch in sketch_of.items():
         for other in lsh.query(sketch):
-            parent[root(other)] = root(key)
+            if sketch.jaccard(sketch_of[other]) >= NEAR_SIMILARITY:
+                parent[root(other)] = root(key)
         lsh.insert(key, sketch)
     return {k: root(k) for k in keys}
-
-
-def top_blocks(model: TemplateModel, limit: int = 5) -> list[tuple[str, int]]:
-    return Counter(model.template).most_common(limit)

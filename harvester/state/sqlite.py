@@ -196,11 +196,18 @@ class _Pages:
             (self.state.run, url),
         )
 
-    def current(self) -> list[Page]:
+    def current(self) -> Iterator[Page]:
+        """Streamed: a pass over a large site holds one page at a time."""
         rows = self.db.execute(
             "SELECT page FROM pages WHERE run = ? ORDER BY seq", (self.state.run,)
         )
-        return [Page.from_json(row[0]) for row in rows]
+        while batch := rows.fetchmany(256):
+            for row in batch:
+                yield Page.from_json(row[0])
+
+    def count(self) -> int:
+        row = self.db.execute("SELECT count(*) FROM pages WHERE run = ?", (self.state.run,))
+        return int(row.fetchone()[0])
 
     def redirect(self, source: str, target: str) -> None:
         self.db.execute(
