@@ -26,7 +26,10 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/dedup.py
+	$(BIN)/python bench/crawl.py
 
 clean:
 	rm -rf $(VENV) data/out .pytest_cache .mypy_cache .ruff_cache

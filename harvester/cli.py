@@ -18,12 +18,14 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__
+from .config import ConfigError, default_map, find_config, show
 from .crawler import CrawlOptions, PageSource, crawl
 from .dedup import DedupOptions, Removal
 from .emit import JsonlWriter, OutputError, written_ids
 from .fetch import DEFAULT_USER_AGENT, FetchConfig
 from .files import InputError, read_files, read_records
-from .models import Page
+from .formats import FORMATS, MarkdownWriter, RecordWriter, open_writer, write_redirects
+from .models import Page, Record
 from .pipeline import emit, qa_records, records_of
 from .report import Summary, format_summary
 from .state import CrawlState, MemoryEmitLog, RunStart
@@ -42,6 +44,24 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 OUTPUT_OPTIONS = (
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="jsonl",
+        show_default=True,
+        help="jsonl: one JSON object per line, flushed per record; json: one array, written "
+        "atomically; csv: one row per Q&A; markdown: a folder (-o) with one .md per record "
+        "and YAML front matter, for Hugo, Jekyll or Astro.",
+    ),
+    click.option(
+        "--redirects",
+        type=click.Path(path_type=Path),
+        default=None,
+        metavar="FILE.csv",
+        help="Write the 301 map: every alias and old URL -> the record's canonical URL "
+        "(with --format markdown: its new path).",
+    ),
     click.option(
         "-o",
         "--output",
@@ -124,6 +144,8 @@ class Output:
     quiet: bool
     explain: Path | None
     dedup: DedupOptions
+    fmt: str = "jsonl"
+    redirects: Path | None = None
 
     @classmethod
     def of(cls, options: dict[str, Any]) -> Output:
@@ -139,14 +161,53 @@ class Output:
                 template_min_pages=options["template_min_pages"],
                 template_min_share=options["template_min_share"],
             ),
+            options["fmt"],
+            options["redirects"],
         )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="harvester")
-def main() -> None:
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Settings file [default: ./harvester.toml, else [tool.harvester] in "
+    "./pyproject.toml]. Keys are the flags' names; flags given here win.",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
     """Turn a legacy website into clean JSON records: one per real page, or one per
-    question and answer, without menus, footers, banners or repeated sections."""
+    question and answer, without menus, footers, banners or repeated sections.
+
+    Exit codes: 0 complete, 1 partial (some pages failed), 2 usage or bad input,
+    3 fatal (nothing could be read), 130 interrupted.
+    """
+    commands = {name: main.commands[name] for name in ("crawl", "extract", "dedup")}
+    try:
+        source, settings = find_config(config_path, Path.cwd())
+        ctx.default_map = default_map(settings, commands, source) if source else {}
+    except ConfigError as exc:
+        fail(str(exc))
+    ctx.meta["config_source"] = source
+
+
+@main.group("config")
+def config_group() -> None:
+    """Inspect the settings in use."""
+
+
+@config_group.command("show")
+@click.pass_context
+def config_show(ctx: click.Context) -> None:
+    """Print the effective settings (file values, else defaults) as TOML."""
+    root = ctx.find_root()
+    source = root.meta.get("config_source")
+    commands = {name: main.commands[name] for name in ("crawl", "extract", "dedup")}
+    click.echo(f"# settings from {source}" if source else "# no settings file: defaults")
+    click.echo(show(commands, dict(root.default_map or {})))
 
 
 @main.command("crawl")
@@ -342,8 +403,8 @@ def crawl_command(
     warc = _open_warc(warc_path)
     state = _open_state(state_path or default_state_path(seeds), fresh)
     start = state.start(seeds)
-    already = written_ids(out.output) if start.resumed else set()
-    writer = _open_output(out.output, append=start.resumed)
+    already = written_ids(out.output) if start.resumed and out.fmt == "jsonl" else set()
+    writer = _open_output(out, append=start.resumed)
     summary = Summary()
     pages = _interruptible(
         lambda: asyncio.run(crawl(seeds, options, summary, state, scope, start, warc))
@@ -379,7 +440,7 @@ def extract_command(paths: tuple[Path, ...], base_url: str | None, **common: Any
     except InputError as exc:
         fail(str(exc))
     out = Output.of(common)
-    writer = _open_output(out.output)
+    writer = _open_output(out)
     _finish(pages, writer, out, summary, " ".join(str(p) for p in paths), None, True)
 
 
@@ -398,7 +459,7 @@ def dedup_command(inputs: tuple[Path, ...], **common: Any) -> None:
     except InputError as exc:
         fail(str(exc))
     out = Output.of(common)
-    writer = _open_output(out.output)
+    writer = _open_output(out)
     _finish(pages, writer, out, summary, " ".join(str(p) for p in inputs), None, True)
 
 
@@ -447,9 +508,9 @@ def _open_warc(path: Path | None) -> WarcWriter | None:
         fail(str(exc))
 
 
-def _open_output(output: str, append: bool = False) -> JsonlWriter:
+def _open_output(out: Output, append: bool = False) -> RecordWriter:
     try:
-        return JsonlWriter(output, append=append)
+        return open_writer(out.fmt, out.output, append=append and out.fmt == "jsonl")
     except OutputError as exc:
         fail(str(exc))
 
@@ -463,7 +524,7 @@ def _interruptible(run: Callable[[], T]) -> T:
 
 def _finish(
     pages: PageSource | list[Page],
-    writer: JsonlWriter,
+    writer: RecordWriter,
     out: Output,
     summary: Summary,
     source: str,
@@ -474,16 +535,23 @@ def _finish(
     explain = _open_explain(out.explain)
     records = records_of(pages, out.dedup, summary, explain.write_removal if explain else None)
     log = state.log if state is not None else MemoryEmitLog()
-    with writer:
-        try:
-            if out.emit == "qa":
-                emit(qa_records(records, summary), writer, log, summary, full, already)
-            else:
-                emit(records, writer, log, summary, full, already)
-        except OutputError as exc:
-            fail(str(exc), EXIT_FATAL)
+    # Only JSON Lines is appended record by record; other formats count as written
+    # once the file is complete.
+    marks: list[tuple[str, str]] | None = None if out.fmt == "jsonl" else []
+    try:
+        with writer:
+            found = qa_records(records, summary) if out.emit == "qa" else records
+            emit(found, writer, log, summary, full, already, marks)
+    except OutputError as exc:
+        fail(str(exc), EXIT_FATAL)
+    except KeyboardInterrupt:
+        fail("interrupted: what was written is complete; run again to finish", EXIT_INTERRUPTED)
+    for record_id, content in marks or []:
+        log.mark(record_id, content)
     if explain is not None:
         explain.close()
+    if out.redirects is not None:
+        _write_redirects(out, records, writer)
     if state is not None:
         state.run_done()
         state.close()
@@ -493,6 +561,14 @@ def _finish(
         first = summary.failures[0]
         fail(f"nothing could be read: {first.url}: {first.message}", EXIT_FATAL)
     sys.exit(summary.exit_code)
+
+
+def _write_redirects(out: Output, records: list[Record], writer: RecordWriter) -> None:
+    slugs = writer.slugs if isinstance(writer, MarkdownWriter) else None
+    try:
+        write_redirects(str(out.redirects), [r.to_dict() for r in records], slugs)
+    except OutputError as exc:
+        fail(str(exc), EXIT_FATAL)
 
 
 class ExplainWriter(JsonlWriter):

@@ -80,6 +80,7 @@ class _Crawler:
     skipped: set[str] = field(default_factory=set)
     traps: TrapGuard = field(init=False)
     robots: Robots = field(init=False)
+    requests: int = 0
 
     def __post_init__(self) -> None:
         self.traps = TrapGuard(self.options.max_per_template, self.options.max_query_variants)
@@ -99,7 +100,7 @@ class _Crawler:
 
     async def run(self, sitemap_seeds: list[str]) -> None:
         """Crawl until the frontier is empty or --max-pages requests were made."""
-        started = self.state.stats.get("*").get("requests", 0)
+        self.requests = self.state.stats.get("*").get("requests", 0)
         pending: set[asyncio.Task[tuple[FrontierItem, Outcome]]] = set()
         async with Fetcher(self.options.fetch, self.scope) as fetcher:
             if self.warc is not None:
@@ -109,11 +110,14 @@ class _Crawler:
             )
             await self.add_sitemap_urls(fetcher, sitemap_seeds)
             while True:
-                while len(pending) < self.options.concurrency and started < self.options.max_pages:
+                while (
+                    len(pending) < self.options.concurrency
+                    and self.requests < self.options.max_pages
+                ):
                     item = self.state.frontier.pop()
                     if item is None:
                         break
-                    started += 1
+                    self.requests += 1
                     self.state.stats.incr("*", "requests")
                     pending.add(asyncio.create_task(self.visit(fetcher, item)))
                 if not pending:
@@ -184,8 +188,10 @@ class _Crawler:
     def handle(self, item: FrontierItem, outcome: Outcome) -> None:
         self.state.frontier.ack(item.url)
         site = site_key(host_of(item.url))
-        if isinstance(outcome, _Blocked):
+        if isinstance(outcome, _Blocked):  # never requested: not counted by --max-pages
             self.summary.robots_blocked += 1
+            self.requests -= 1
+            self.state.stats.incr("*", "requests", -1)
         elif isinstance(outcome, Failure):
             self._failed(site, outcome)
         elif outcome.status == 304:

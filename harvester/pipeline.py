@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 
 from .crawler import CrawlOptions, PageSource, crawl
 from .dedup import DedupOptions, DedupStats, Removal, build_records, distinct_qa, page_id
-from .emit import JsonlWriter
+from .formats import RecordWriter
 from .models import Page, QARecord, Record
 from .report import Failure, Summary
 from .state import EmitLog
@@ -41,14 +41,19 @@ def qa_records(records: list[Record], summary: Summary) -> list[QARecord]:
 
 def emit(
     records: Iterable[Record] | Iterable[QARecord],
-    writer: JsonlWriter,
+    writer: RecordWriter,
     log: EmitLog,
     summary: Summary,
     full: bool = False,
     already_written: set[str] | None = None,
+    deferred_marks: list[tuple[str, str]] | None = None,
 ) -> None:
     """Write each record once: skip what this run already wrote before it was interrupted,
-    and (unless `full`) what an earlier run emitted with the same content."""
+    and (unless `full`) what an earlier run emitted with the same content.
+
+    With `deferred_marks`, what was written is recorded there instead of in the log, for
+    formats whose file is only complete when closed.
+    """
     for record in records:
         content = record.content_hash()
         if already_written and record.id in already_written:
@@ -57,7 +62,10 @@ def emit(
             summary.unchanged += 1
             continue
         writer.write(record.to_dict())
-        log.mark(record.id, content)
+        if deferred_marks is None:
+            log.mark(record.id, content)
+        else:
+            deferred_marks.append((record.id, content))
         summary.written += 1
 
 

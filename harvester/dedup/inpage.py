@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from datasketch import MinHashLSH
-
 from ..models import Block
-from .sketch import fingerprint, sketch_all, word_shingles
+from .sketch import fingerprint, new_lsh, sketch_all, word_shingles
 
 MIN_SECTION_CHARS = 80  # shorter sections are single lines: exact matching handles them
 MIN_BLOCK_CHARS = 20  # "Q:" labels and "Read more" links may repeat legitimately
@@ -59,7 +57,7 @@ def _drop_repeated_sections(blocks: list[Block], removed: dict[int, int]) -> Non
     if len(candidates) < 2:
         return
     sketches = sketch_all([word_shingles(texts[el], SHINGLE) for el in candidates], NUM_PERM)
-    lsh = MinHashLSH(threshold=SIMILARITY, num_perm=NUM_PERM)
+    lsh = new_lsh(SIMILARITY, NUM_PERM)
     members = {el: set(sections[el]) for el in candidates}
     for el, sketch in zip(candidates, sketches, strict=True):
         if members[el] & removed.keys():

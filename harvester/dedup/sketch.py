@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import xxhash
-from datasketch import MinHash
+from datasketch import MinHash, MinHashLSH
 
 WORD = re.compile(r"\w+")
 DIGITS = re.compile(r"\d+")
@@ -31,6 +32,18 @@ def char_shingles(text: str, size: int) -> set[bytes]:
     if len(text) <= size:
         return {text.encode()} if text else set()
     return {text[i : i + size].encode() for i in range(len(text) - size + 1)}
+
+
+@cache
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """datasketch's (bands, rows) for a threshold, computed once: choosing them costs
+    milliseconds of numerical integration, too much to repeat for every page."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return int(lsh.b), int(lsh.r)
+
+
+def new_lsh(threshold: float, num_perm: int) -> MinHashLSH:
+    return MinHashLSH(num_perm=num_perm, params=lsh_params(threshold, num_perm))
 
 
 def sketch_all(shingle_sets: list[set[bytes]], num_perm: int) -> list[MinHash]:

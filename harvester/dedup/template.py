@@ -13,10 +13,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from datasketch import MinHashLSH
-
 from ..models import Block
-from .sketch import char_shingles, fingerprint, sketch_all
+from .sketch import char_shingles, fingerprint, new_lsh, sketch_all
 
 MIN_PAGES = 3
 MIN_SHARE = 0.25
@@ -121,7 +119,7 @@ def _near_clusters(keys: list[str]) -> dict[str, str]:
             key = parent[key]
         return key
 
-    lsh = MinHashLSH(threshold=NEAR_SIMILARITY, num_perm=NUM_PERM)
+    lsh = new_lsh(NEAR_SIMILARITY, NUM_PERM)
     sketches = sketch_all([char_shingles(k, CHAR_SHINGLE) for k in keys], NUM_PERM)
     sketch_of = dict(zip(keys, sketches, strict=True))
     for key, sketch in sketch_of.items():

@@ -1,0 +1,615 @@
+"""Output formats besides JSON Lines: a JSON array, flat CSV, a Markdown folder, a 301 map.
+
+Every writer takes the record dicts as emitted (page records or Q&A records, see
+harvester/schema/) and keeps the contract of JsonlWriter: `target`, `count`, `write`,
+`close`, usable as a context manager. Errors are OutputError with a one-line message.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import sys
+import unicodedata
+import weakref
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, Protocol, Self
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
+
+import yaml
+
+from .emit import JsonlWriter, OutputError
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMATS",
+    "CsvWriter",
+    "JsonArrayWriter",
+    "MarkdownWriter",
+    "RecordWriter",
+    "open_writer",
+    "site_path",
+    "slug_path",
+    "write_redirects",
+]
+
+FORMATS = ("jsonl", "json", "csv", "markdown")
+
+
+class RecordWriter(Protocol):
+    """What the emit stage needs from an output, whatever its format."""
+
+    target: str
+    count: int
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> RecordWriter: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def open_writer(fmt: str, target: str, append: bool = False) -> RecordWriter:
+    """The writer for `--format fmt`. `append` (resuming a run) only exists for jsonl:
+    the other formats are written whole, so a resumed run must write every record."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if append and fmt != "jsonl":
+        raise ValueError(f"--format {fmt} cannot be appended to")
+    if fmt == "jsonl":
+        return JsonlWriter(target, append=append)
+    if fmt == "json":
+        return JsonArrayWriter(target)
+    if fmt == "csv":
+        return CsvWriter(target)
+    return MarkdownWriter(target)
+
+
+class _Closing:
+    """Context-manager plumbing shared by the writers: `with` always closes."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _fail(target: str, exc: OSError) -> OutputError:
+    return OutputError(f"cannot write to {target}: {exc.strerror or exc}")
+
+
+def _check_file_target(target: str) -> Path:
+    """A file target: not a folder, its folder created."""
+    path = Path(target)
+    if path.is_dir():
+        raise OutputError(f"cannot write to {target}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(target, exc) from None
+    return path
+
+
+# --- JSON array ----------------------------------------------------------------------
+
+
+class _AtomicFile:
+    """A temporary file beside `path`, renamed over it by commit().
+
+    Readers of `path` only ever see the previous file or a complete new one. A file that
+    is dropped without commit() (the process dies, the writer is never closed) is removed
+    when collected or at exit, so no half-written temporary is left behind either.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        # os.open with 0o666 lets the umask decide the mode, as for any new file.
+        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        self.stream: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        self._cleanup = weakref.finalize(self, _discard, self.stream, self.temp)
+
+    def commit(self) -> None:
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+        os.replace(self.temp, self.path)
+        self._cleanup.detach()
+
+    def discard(self) -> None:
+        self._cleanup()
+
+
+def _discard(stream: IO[str], temp: Path) -> None:
+    stream.close()
+    temp.unlink(missing_ok=True)
+
+
+class JsonArrayWriter(_Closing):
+    """One JSON array, one record per line.
+
+    To a file, it is written to a temporary file beside the target and renamed into place
+    by close(), so the target is always absent, the previous file, or one complete valid
+    array: also when the run is interrupted and close() is called on the way out. A write
+    that failed half-way (disk full) makes close() discard the file instead.
+    `-` is stdout, streamed: close() writes the closing bracket.
+    """
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.count = 0
+        self._closed = False
+        self._broken = False
+        self._file: _AtomicFile | None = None
+        self._started = False  # "[" is written with the first record, or by close()
+        if target == "-":
+            self._stream: IO[str] = sys.stdout
+            return
+        path = _check_file_target(target)
+        try:
+            self._file = _AtomicFile(path)
+        except OSError as exc:
+            raise _fail(target, exc) from None
+        self._stream = self._file.stream
+
+    def write(self, record: dict[str, Any]) -> None:
+        text = json.dumps(record, ensure_ascii=False)
+        self._put(("[\n" if not self._started else ",\n") + text)
+        self._started = True
+        self.count += 1
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._file is not None and self._broken:
+            self._file.discard()
+            return
+        self._put(("[\n" if not self._started else "\n") + "]\n")
+        if self._file is None:
+            return
+        try:
+            self._file.commit()
+        except OSError as exc:
+            self._file.discard()
+            raise _fail(self.target, exc) from None
+
+    def _put(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except OSError as exc:
+            self._broken = True
+            raise _fail(self.target, exc) from None
+
+
+# --- CSV -----------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "section",
+    "kind",
+    "question",
+    "answer",
+    "answered_by_name",
+    "answered_by_credentials",
+    "answered_by_title",
+    "site",
+    "published",
+    "modified",
+    "aliases",
+)
+
+
+class CsvWriter(_Closing):
+    """Flat CSV for spreadsheets: one row per Q&A, so each answer is its own cell.
+
+    Columns, in order: id, url, title, section, kind, question, answer, answered_by_name,
+    answered_by_credentials, answered_by_title, site, published, modified, aliases.
+
+    - A page record gives one row per Q&A, its page columns repeated on each; a page
+      without Q&A gives one row with empty question and answer, so no page is lost.
+      `aliases` is the aliases joined by a space.
+    - A Q&A record (`--emit qa`) gives one row: `url` is its urls joined by a space;
+      title, section, kind, published, modified and aliases are empty.
+    - null is an empty cell. UTF-8, a header row, csv module quoting (multi-line text stays
+      inside one quoted field), `\\r\\n` between rows; flushed after each record.
+      `-` is stdout. `count` is records, `rows` is data rows.
+    """
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.count = 0
+        self.rows = 0
+        if target == "-":
+            self._stream: IO[str] = sys.stdout
+        else:
+            path = _check_file_target(target)
+            try:
+                self._stream = path.open("w", encoding="utf-8", newline="")
+            except OSError as exc:
+                raise _fail(target, exc) from None
+        self._put([list(CSV_COLUMNS)])
+
+    def write(self, record: dict[str, Any]) -> None:
+        rows = list(csv_rows(record))
+        self._put(rows)
+        self.rows += len(rows)
+        self.count += 1
+
+    def close(self) -> None:
+        if self._stream is not sys.stdout:
+            self._stream.close()
+
+    def _put(self, rows: list[list[str]]) -> None:
+        """One write per record, so a record's rows are flushed together."""
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        try:
+            self._stream.write(buffer.getvalue())
+            self._stream.flush()
+        except OSError as exc:
+            raise _fail(self.target, exc) from None
+
+
+def csv_rows(record: dict[str, Any]) -> Iterator[list[str]]:
+    """The CSV rows of one record, in CSV_COLUMNS order."""
+    if "question" in record:
+        urls = " ".join(record.get("urls") or [])
+        base = {"id": record.get("id"), "url": urls, "site": record.get("site")}
+        yield _row({**base, **_qa_cells(record)})
+        return
+    page = {key: record.get(key) for key in CSV_COLUMNS}
+    page["aliases"] = " ".join(record.get("aliases") or [])
+    for qa in record.get("qa") or [None]:
+        yield _row({**page, **_qa_cells(qa)})
+
+
+def _qa_cells(qa: dict[str, Any] | None) -> dict[str, Any]:
+    if qa is None:
+        return {}
+    person = qa.get("answered_by") or {}
+    return {
+        "question": qa.get("question"),
+        "answer": qa.get("answer"),
+        "answered_by_name": person.get("name"),
+        "answered_by_credentials": person.get("credentials"),
+        "answered_by_title": person.get("title"),
+    }
+
+
+def _row(cells: dict[str, Any]) -> list[str]:
+    return ["" if cells.get(key) is None else str(cells[key]) for key in CSV_COLUMNS]
+
+
+# --- Slugs ---------------------------------------------------------------------------
+
+MAX_SEGMENT_BYTES = 100
+MAX_SLUG_BYTES = 180  # before "-N" and ".md": every relative path stays under 200
+_HASH_LEN = 8
+_WEB_EXTENSION = re.compile(r"\.(?:s?html?|php\d?|aspx?|jsp|cfm|cgi|pl)$", re.IGNORECASE)
+_INDEX_NAMES = {"index", "default"}
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {
+    f"{name}{digit}" for name in ("com", "lpt") for digit in "0123456789"
+}
+
+
+def slug_path(url: str) -> str:
+    """Where a URL's page goes in a Markdown folder, relative, without `.md`.
+
+    The scheme mirrors the URL path, one folder per path segment, so that a static site
+    generator serves the page at (nearly) its old address:
+
+    - `https://site/ask-a-pro/running-knee-pain/` -> `ask-a-pro/running-knee-pain`;
+      `/about/index.html` and `/about.php` -> `about`; the site root -> `index`.
+    - A query is folded into the last segment: `/index.php?page=about` -> `page-about`.
+    - Each segment is percent-decoded, case-folded and NFKD-normalised; accents on Latin
+      letters are dropped (`café` -> `cafe`), other scripts' letters and digits are kept
+      (`日本語`), anything else (dots, slashes, backslashes, control characters) becomes
+      `-`. Dot segments and segments left empty are dropped, so `..` never survives.
+    - Windows device names (CON, AUX, COM1...) get `-page` appended.
+    - Segments are capped at 100 UTF-8 bytes and the path at 180; a capped path, or one
+      with nothing left, ends with a hash of the URL so that it stays distinct.
+    """
+    segments = _segments(url)
+    full = [_segment_slug(raw) for raw in segments]
+    kept = [slug for slug in full if slug]
+    if not kept:
+        return "index" if not segments else f"page-{_digest(url)}"
+    capped = [_cap(slug, MAX_SEGMENT_BYTES) for slug in kept]
+    truncated = capped != kept
+    while len(capped) > 1 and _size("/".join(capped)) > MAX_SLUG_BYTES - _HASH_LEN - 1:
+        del capped[-2]  # keep the leading folders and the page's own name
+        truncated = True
+    if truncated:
+        capped[-1] = f"{_cap(capped[-1], MAX_SEGMENT_BYTES - _HASH_LEN - 1)}-{_digest(url)}"
+    return "/".join(_not_reserved(slug) for slug in capped)
+
+
+def site_path(slug: str) -> str:
+    """The address a static site generator serves a Markdown file at, percent-encoded:
+    `ask-a-pro/knee.md` -> `/ask-a-pro/knee/`, `index.md` -> `/`."""
+    stem = slug.removesuffix(".md")
+    if stem == "index":
+        return "/"
+    return "/" + quote(stem, safe="/") + "/"
+
+
+def _segments(url: str) -> list[str]:
+    """The URL's path segments and query, decoded, without `index.html`-like endings."""
+    parts = urlsplit(url)
+    raw = [unquote(segment) for segment in parts.path.split("/") if segment]
+    if raw:
+        raw[-1] = _WEB_EXTENSION.sub("", raw[-1])
+        if raw[-1].casefold() in _INDEX_NAMES:
+            raw.pop()
+    if parts.query:
+        query = unquote_plus(parts.query)
+        raw = [*raw[:-1], f"{raw[-1]}-{query}"] if raw else [query]
+    return raw
+
+
+def _segment_slug(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    out: list[str] = []
+    for char in folded:
+        category = unicodedata.category(char)
+        if category.startswith("M"):
+            if out and not out[-1].isascii():
+                out.append(char)  # a vowel sign or diacritic of a non-Latin script
+            continue  # an accent on a Latin letter: dropped
+        if char.isascii():
+            out.append(char if char.isalnum() else "-")
+        else:
+            out.append(char if category[0] in "LN" else "-")
+    slug = unicodedata.normalize("NFC", "".join(out))
+    return re.sub(r"-{2,}", "-", slug).strip("-")
+
+
+def _cap(slug: str, limit: int) -> str:
+    """At most `limit` UTF-8 bytes, cut on a character boundary."""
+    cut = slug.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+    return cut.rstrip("-") or cut
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_LEN]
+
+
+def _not_reserved(slug: str) -> str:
+    return f"{slug}-page" if slug in _WINDOWS_RESERVED else slug
+
+
+# --- Markdown ------------------------------------------------------------------------
+
+
+class MarkdownWriter(_Closing):
+    """One `.md` file per record in the folder `target`, for Hugo, Jekyll or Astro.
+
+    Each file has YAML front matter and a Markdown body:
+
+    - page records: title, url, aliases, published, modified, section, kind, author,
+      description. The body of an `article` is its text; the body of a `qa` page is each
+      Q&A as a `## question` heading, the answer, and `— Name, credentials, title`.
+    - Q&A records: title (the question, shortened), url (the first of its urls), urls,
+      answered_by; the body is the question, the answer and the attribution.
+
+    File names follow slug_path(), plus `.md`; a name already taken in this run,
+    compared case-insensitively, gets `-2`, `-3`... so every record has its own file.
+    Nothing is ever written outside the folder, not even through a symlink in it.
+    slug_of(record_id) is the relative path written for a record, for the redirect map.
+    `<` in text is written as `&lt;`, so page text never becomes HTML in the new site.
+    """
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.count = 0
+        self._slugs: dict[str, str] = {}
+        self._taken: set[str] = set()
+        if target == "-":
+            raise OutputError("cannot write Markdown to stdout: give a folder with -o")
+        root = Path(target)
+        if root.exists() and not root.is_dir():
+            raise OutputError(f"cannot write to {target}: it is a file, not a folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            self._root = root.resolve(strict=True)
+        except OSError as exc:
+            raise _fail(target, exc) from None
+
+    @property
+    def slugs(self) -> dict[str, str]:
+        """Record id -> relative path written, as write_redirects takes it."""
+        return dict(self._slugs)
+
+    def slug_of(self, record_id: str) -> str:
+        return self._slugs[record_id]
+
+    def write(self, record: dict[str, Any]) -> None:
+        relative = self._place(record)
+        path = self._root.joinpath(*relative.split("/"))
+        try:
+            self._inside(path, relative)  # before mkdir: a symlinked folder is not followed
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._inside(path, relative)
+            path.write_text(markdown_of(record), encoding="utf-8", newline="\n")
+        except OutputError:
+            raise
+        except OSError as exc:
+            raise _fail(str(path), exc) from None
+        self.count += 1
+
+    def close(self) -> None:
+        """Every file is complete once written: nothing is left to flush."""
+
+    def _inside(self, path: Path, relative: str) -> None:
+        """A symlink already in the folder must not carry a file out of it."""
+        if not path.resolve().is_relative_to(self._root):
+            raise OutputError(f"cannot write {relative}: it leads outside {self.target}")
+
+    def _place(self, record: dict[str, Any]) -> str:
+        """The record's relative path: the same one again if it is written twice."""
+        record_id = str(record["id"])
+        if record_id in self._slugs:
+            return self._slugs[record_id]
+        base = slug_path(_record_url(record))
+        stem, number = base, 1
+        while f"{stem}.md".casefold() in self._taken:
+            number += 1
+            stem = f"{base}-{number}"
+        relative = f"{stem}.md"
+        self._taken.add(relative.casefold())
+        self._slugs[record_id] = relative
+        return relative
+
+
+def markdown_of(record: dict[str, Any]) -> str:
+    """A record as one Markdown document: `---` front matter `---`, then the body."""
+    front = _qa_front(record) if "question" in record else _page_front(record)
+    dumped = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1_000_000)
+    return f"---\n{dumped}---\n\n{_body(record).strip()}\n"
+
+
+def _page_front(record: dict[str, Any]) -> dict[str, Any]:
+    keys = ("title", "url", "aliases", "published", "modified", "section", "kind")
+    front = {key: record.get(key) for key in keys}
+    front["author"] = record.get("author")
+    front["description"] = record.get("description")
+    return front
+
+
+def _qa_front(record: dict[str, Any]) -> dict[str, Any]:
+    urls = list(record.get("urls") or [])
+    return {
+        "title": _shorten(record["question"], 120),
+        "url": urls[0] if urls else None,
+        "urls": urls,
+        "answered_by": record.get("answered_by"),
+    }
+
+
+def _body(record: dict[str, Any]) -> str:
+    if "question" in record:
+        return _qa_markdown(record, heading=False)
+    if record.get("kind") == "qa" and record.get("qa"):
+        return "\n\n".join(_qa_markdown(qa, heading=True) for qa in record["qa"])
+    return _escape(str(record.get("text") or ""))
+
+
+def _qa_markdown(qa: dict[str, Any], heading: bool) -> str:
+    question = _escape(qa["question"])
+    parts = ["## " + " ".join(question.split()) if heading else question, _escape(qa["answer"])]
+    credit = attribution(qa.get("answered_by"))
+    if credit:
+        parts.append(_escape(credit))
+    return "\n\n".join(part.strip() for part in parts)
+
+
+def attribution(person: dict[str, Any] | None) -> str:
+    """`— Name, credentials, title`, with the parts that are known; empty when nobody."""
+    if not person:
+        return ""
+    parts = (person.get("name"), person.get("credentials"), person.get("title"))
+    return "— " + ", ".join(part for part in parts if part)
+
+
+def _escape(text: str) -> str:
+    return text.replace("<", "&lt;")
+
+
+def _shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
+def _record_url(record: dict[str, Any]) -> str:
+    if "question" in record:
+        urls = record.get("urls") or []
+        return str(urls[0]) if urls else ""
+    return str(record.get("url") or "")
+
+
+# --- Redirect map --------------------------------------------------------------------
+
+
+def write_redirects(
+    path: str, records: list[dict[str, Any]], slugs: dict[str, str] | None = None
+) -> int:
+    """The 301 map, as CSV with the header `from,to`; returns the number of rows.
+
+    Without `slugs`, every alias of every page record goes to the record's canonical url.
+    With `slugs` (record id -> relative .md path, from MarkdownWriter.slugs) every alias
+    and the record's own url go to the new page's site path (see site_path). `from` is
+    the old URL as crawled. A row whose `from` already is its `to` (same path) is left
+    out, since it would loop; so is a second row for one `from`. Q&A records have no
+    aliases and give no rows. Written whole, through a temporary file, like the JSON array.
+    """
+    rows = _dedupe(_redirect_rows(records, slugs))
+    target = _check_file_target(path)
+    try:
+        out = _AtomicFile(target)
+    except OSError as exc:
+        raise _fail(path, exc) from None
+    try:
+        writer = csv.writer(out.stream)
+        writer.writerow(["from", "to"])
+        writer.writerows(rows)
+        out.commit()
+    except OSError as exc:
+        out.discard()
+        raise _fail(path, exc) from None
+    return len(rows)
+
+
+def _redirect_rows(
+    records: list[dict[str, Any]], slugs: dict[str, str] | None
+) -> Iterator[tuple[str, str]]:
+    for record in records:
+        if "question" in record:
+            continue
+        aliases: Iterable[str] = record.get("aliases") or []
+        slug = (slugs or {}).get(str(record["id"]))
+        if slug is None:
+            yield from ((alias, record["url"]) for alias in aliases)
+            continue
+        new = site_path(slug)
+        for old in [*aliases, record["url"]]:
+            if _old_path(old) != new:
+                yield old, new
+
+
+def _old_path(url: str) -> str:
+    """An old URL's path, encoded like site_path, to spot a redirect to itself."""
+    parts = urlsplit(url)
+    path = quote(unquote(parts.path or "/"), safe="/")
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def _dedupe(rows: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    kept: list[tuple[str, str]] = []
+    for old, new in rows:
+        if old not in seen and old != new:
+            seen.add(old)
+            kept.append((old, new))
+    return kept

@@ -1,0 +1,98 @@
+"""Formats from the command line: a migration's export, and Ctrl-C leaving valid files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import SAMPLE_SITE, Server, run_cli, serve, wait_until
+
+
+def test_markdown_export_with_redirect_map(sample_site: Server, tmp_path: Path) -> None:
+    folder, redirects = tmp_path / "content", tmp_path / "redirects.csv"
+    result = run_cli(
+        "crawl",
+        sample_site.url,
+        "--delay",
+        "0",
+        "--format",
+        "markdown",
+        "-o",
+        str(folder),
+        "--redirects",
+        str(redirects),
+    )
+    assert result.returncode == 0, result.stderr
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.md"))
+    assert len(files) == 14 and "index.md" in files
+    knee = (folder / "ask-a-pro" / "running-knee-pain.md").read_text("utf-8")
+    _, front, body = knee.split("---\n", 2)
+    meta = yaml.safe_load(front)
+    assert meta["title"] == "Running Knee Pain" and meta["kind"] == "qa"
+    assert "Jonathan Sun" in body
+    rows = list(csv.DictReader(redirects.open()))
+    pairs = {(r["from"], r["to"]) for r in rows}
+    assert (sample_site.url + "index.html", "/") in pairs
+    assert (
+        sample_site.url + "articles/foam-rolling-basics/print.html",
+        "/articles/foam-rolling-basics/",
+    ) in pairs
+
+
+def test_csv_one_row_per_qa(sample_site: Server, tmp_path: Path) -> None:
+    out = tmp_path / "records.csv"
+    result = run_cli("crawl", sample_site.url, "--delay", "0", "--format", "csv", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    faq = [r for r in rows if r["url"].endswith("/faq/")]
+    assert len(faq) == 5 and all(r["question"] for r in faq)
+    assert len(rows) == 9 + 14 - 5  # every Q&A once, every page without Q&A once
+
+
+@pytest.fixture
+def slow_site() -> Iterator[Server]:
+    for server in serve(SAMPLE_SITE):
+        server.state.delay = 0.2
+        yield server
+
+
+def test_json_stays_one_valid_array_after_ctrl_c(slow_site: Server, tmp_path: Path) -> None:
+    out, state = tmp_path / "records.json", tmp_path / "state.sqlite"
+    args = [
+        "crawl",
+        slow_site.url,
+        "--delay",
+        "0",
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--state",
+        str(state),
+        "--concurrency",
+        "2",
+    ]
+    out.write_text("[]")  # an earlier export: must stay valid until a new one is complete
+    child = subprocess.Popen(
+        [sys.executable, "-m", "harvester", *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until(lambda: len(slow_site.requests) >= 5, seconds=30)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 130
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert json.loads(out.read_text()) == []
+    resumed = run_cli(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(json.loads(out.read_text())) == 14
