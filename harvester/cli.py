@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from .files import InputError, read_files, read_records
 from .formats import FORMATS, MarkdownWriter, RecordWriter, open_writer, write_redirects
 from .models import Page, Record
 from .pipeline import emit, qa_records, records_of
+from .progress import Progress
 from .report import Summary, format_summary
 from .state import CrawlState, MemoryEmitLog, RunStart
 from .state.sqlite import SqliteState, StateError
@@ -177,14 +179,21 @@ class Output:
     help="Settings file [default: ./harvester.toml, else [tool.harvester] in "
     "./pyproject.toml]. Keys are the flags' names; flags given here win.",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log on stderr what happens: -v each failure and skip, -vv every request.",
+)
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None) -> None:
+def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """Turn a legacy website into clean JSON records: one per real page, or one per
     question and answer, without menus, footers, banners or repeated sections.
 
     Exit codes: 0 complete, 1 partial (some pages failed), 2 usage or bad input,
     3 fatal (nothing could be read), 130 interrupted.
     """
+    _logging(verbose)
     commands = {name: main.commands[name] for name in ("crawl", "extract", "dedup")}
     try:
         source, settings = find_config(config_path, Path.cwd())
@@ -192,6 +201,24 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     except ConfigError as exc:
         fail(str(exc))
     ctx.meta["config_source"] = source
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is now, so a live progress line can make room."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def _logging(verbose: int) -> None:
+    if not verbose:
+        return
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("harvester: %(message)s"))
+    logger = logging.getLogger("harvester")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 @main.group("config")
@@ -406,12 +433,13 @@ def crawl_command(
     already = written_ids(out.output) if start.resumed and out.fmt == "jsonl" else set()
     writer = _open_output(out, append=start.resumed)
     summary = Summary()
-    pages = _interruptible(
-        lambda: asyncio.run(crawl(seeds, options, summary, state, scope, start, warc))
-    )
-    if warc is not None:
-        warc.close()
-    _finish(pages, writer, out, summary, " ".join(seeds), state, full, already)
+    with Progress(out.quiet) as progress:
+        pages = _interruptible(
+            lambda: asyncio.run(crawl(seeds, options, summary, state, scope, start, warc, progress))
+        )
+        if warc is not None:
+            warc.close()
+        _finish(pages, writer, out, summary, " ".join(seeds), state, full, already, progress)
 
 
 @main.command("extract")
@@ -531,8 +559,11 @@ def _finish(
     state: CrawlState | None,
     full: bool,
     already: set[str] | None = None,
+    progress: Progress | None = None,
 ) -> None:
     explain = _open_explain(out.explain)
+    if progress is not None:
+        progress.update(stage="deduplicating")
     records = records_of(pages, out.dedup, summary, explain.write_removal if explain else None)
     log = state.log if state is not None else MemoryEmitLog()
     # Only JSON Lines is appended record by record; other formats count as written
@@ -541,7 +572,7 @@ def _finish(
     try:
         with writer:
             found = qa_records(records, summary) if out.emit == "qa" else records
-            emit(found, writer, log, summary, full, already, marks)
+            emit(found, writer, log, summary, full, already, marks, _on_written(progress))
     except OutputError as exc:
         fail(str(exc), EXIT_FATAL)
     except KeyboardInterrupt:
@@ -555,12 +586,20 @@ def _finish(
     if state is not None:
         state.run_done()
         state.close()
+    if progress is not None:
+        progress.__exit__()
     if not out.quiet:
         click.echo(format_summary(summary, source, writer.target, out.emit), err=True)
     if summary.exit_code == EXIT_FATAL:
         first = summary.failures[0]
         fail(f"nothing could be read: {first.url}: {first.message}", EXIT_FATAL)
     sys.exit(summary.exit_code)
+
+
+def _on_written(progress: Progress | None) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda written: progress.update(stage="writing", written=written)
 
 
 def _write_redirects(out: Output, records: list[Record], writer: RecordWriter) -> None:

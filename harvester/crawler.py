@@ -7,6 +7,7 @@ any point resumes without losing or repeating a page.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from .extract import extract_page
 from .fetch import ACCEPT, FetchConfig, Fetcher, FetchError, FetchResult
 from .models import Page
 from .parse import ParseError, charset_from_content_type, parse_html
+from .progress import Progress
 from .report import Failure, Summary
 from .robots import Robots, origin_of
 from .sitemaps import MAX_SITEMAP_BYTES, discover
@@ -40,6 +42,7 @@ class _Blocked:
 
 
 Outcome = FetchResult | Failure | _Blocked
+log = logging.getLogger("harvester")
 PageSource = Callable[[], Iterable[Page]]
 
 
@@ -51,6 +54,7 @@ async def crawl(
     scope: Scope | None = None,
     start: RunStart | None = None,
     warc: WarcWriter | None = None,
+    progress: Progress | None = None,
 ) -> PageSource:
     """Fetch, parse and extract every in-scope page reachable from the seeds; returns
     a source that reads the pages again from the crawl state.
@@ -61,6 +65,7 @@ async def crawl(
     start = start or state.start(seeds)
     summary.resumed = start.resumed
     crawler = _Crawler(scope or Scope.from_seeds(seeds), options, summary, state, warc)
+    crawler.progress = progress
     if not start.resumed:
         with state.transaction():
             for seed in seeds:
@@ -81,6 +86,9 @@ class _Crawler:
     traps: TrapGuard = field(init=False)
     robots: Robots = field(init=False)
     requests: int = 0
+    progress: Progress | None = None
+    fetched: int = 0
+    failed: int = 0
 
     def __post_init__(self) -> None:
         self.traps = TrapGuard(self.options.max_per_template, self.options.max_query_variants)
@@ -126,6 +134,7 @@ class _Crawler:
                 for task in done:
                     with self.state.transaction():
                         self.handle(*task.result())
+                    self.report()
         self.summary.over_limit += len(self.state.frontier)
         self.summary.trap_capped.update(self.traps.capped)
 
@@ -185,10 +194,17 @@ class _Crawler:
         except FetchError as exc:
             return item, Failure(exc.url, exc.kind, exc.message)
 
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress.update(
+                queued=lambda: len(self.state.frontier), fetched=self.fetched, failed=self.failed
+            )
+
     def handle(self, item: FrontierItem, outcome: Outcome) -> None:
         self.state.frontier.ack(item.url)
         site = site_key(host_of(item.url))
         if isinstance(outcome, _Blocked):  # never requested: not counted by --max-pages
+            log.info("disallowed by robots.txt: %s", item.url)
             self.summary.robots_blocked += 1
             self.requests -= 1
             self.state.stats.incr("*", "requests", -1)
@@ -206,6 +222,8 @@ class _Crawler:
             self.summary.out_of_scope += 1
             return
         self.state.stats.incr(site, "failed")
+        self.failed += 1
+        log.info("failed: %s: %s", failure.url, failure.message)
         self.state.pages.fail(failure.url, failure.kind, failure.message)
 
     def _unchanged(self, item: FrontierItem, result: FetchResult) -> None:
@@ -214,6 +232,7 @@ class _Crawler:
             self.state.pages.fail(item.url, "http", "HTTP 304 without a stored copy")
             return
         self.summary.not_modified += 1
+        self.fetched += 1
         self.state.pages.keep(item.url)
         self._follow(item, stored.page)
 
@@ -229,6 +248,7 @@ class _Crawler:
             self.state.pages.fail(final, "parse", str(exc))
             return
         page = extract_page(doc, result.fetched_at, "http")
+        self.fetched += 1
         self.state.stats.incr(site_key(host_of(final)), "fetched")
         self.state.pages.put(
             StoredPage(page, result.header("etag"), result.header("last-modified"))

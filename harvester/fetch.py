@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import random
 import socket
 import time
@@ -19,6 +20,7 @@ from .parse import is_html
 from .urls import Scope, host_of, resolve
 
 DEFAULT_USER_AGENT = f"harvester/{__version__} (+https://pypi.org/project/harvester/)"
+log = logging.getLogger("harvester")
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -260,9 +262,12 @@ class Fetcher:
                 async with self.gate.turn(host):
                     started = time.monotonic()
                     result = await self._get(url, headers)
-                    self.gate.observe(host, time.monotonic() - started)
+                    latency = time.monotonic() - started
+                    self.gate.observe(host, latency)
+                    log.debug("GET %s -> %d (%.2f s)", url, result.status, latency)
                     return result
             except _Retry as retry:
+                log.debug("GET %s failed: %s (attempt %d)", url, retry.error.message, attempt + 1)
                 if retry.overloaded:
                     self.gate.slow_down(host)
                 if attempt == self.config.retries:

@@ -47,6 +47,7 @@ def emit(
     full: bool = False,
     already_written: set[str] | None = None,
     deferred_marks: list[tuple[str, str]] | None = None,
+    on_written: Callable[[int], None] | None = None,
 ) -> None:
     """Write each record once: skip what this run already wrote before it was interrupted,
     and (unless `full`) what an earlier run emitted with the same content.
@@ -67,6 +68,8 @@ def emit(
         else:
             deferred_marks.append((record.id, content))
         summary.written += 1
+        if on_written is not None:
+            on_written(summary.written)
 
 
 __all__ = [
