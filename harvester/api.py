@@ -18,10 +18,9 @@ from typing import Literal
 
 from .crawler import CrawlOptions, crawl
 from .dedup import DedupOptions, DedupStats, build_records, distinct_qa
-from .extract import extract_page
 from .fetch import FetchConfig
 from .models import QARecord, Record
-from .parse import parse_html
+from .page import process_page
 from .report import Summary
 from .state import CrawlState, MemoryState
 from .state.sqlite import SqliteState
@@ -32,7 +31,7 @@ def extract_html(html: str | bytes, url: str) -> Record:
     """One page, on its own: its text, Q&A and metadata, without the site-level steps
     (templates and duplicate pages need the other pages of the site)."""
     body = html.encode("utf-8") if isinstance(html, str) else html
-    page = extract_page(parse_html(body, url), "", "file")
+    page = process_page(body, url, None, "", "file")
     return next(build_records([page], DedupOptions(), DedupStats()))
 
 

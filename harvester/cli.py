@@ -20,7 +20,7 @@ import click
 
 from . import __version__
 from .config import ConfigError, default_map, find_config, show
-from .crawler import CrawlOptions, PageSource, crawl
+from .crawler import CrawlOptions, PageSource, crawl, default_workers
 from .dedup import DedupOptions, Removal
 from .emit import JsonlWriter, OutputError, written_ids
 from .fetch import DEFAULT_USER_AGENT, FetchConfig
@@ -338,6 +338,14 @@ def config_show(ctx: click.Context) -> None:
     help="Trap guard: distinct query strings followed per path.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=0, max=64),
+    default=default_workers(),
+    show_default=True,
+    help="Processes that parse and extract pages while the crawler fetches; 0 does it "
+    "in the crawling process.",
+)
+@click.option(
     "--ignore-robots",
     is_flag=True,
     help="Do not read robots.txt (only for sites you may crawl regardless). By default a "
@@ -390,6 +398,7 @@ def crawl_command(
     exclude: tuple[str, ...],
     max_per_template: int,
     max_query_variants: int,
+    workers: int,
     ignore_robots: bool,
     no_sitemaps: bool,
     warc_path: Path | None,
@@ -417,6 +426,7 @@ def crawl_command(
         max_query_variants=max_query_variants,
         ignore_robots=ignore_robots,
         sitemaps=not no_sitemaps,
+        workers=workers,
         fetch=FetchConfig(
             user_agent=user_agent,
             timeout=timeout,

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
-from .extract import extract_page
 from .fetch import ACCEPT, FetchConfig, Fetcher, FetchError, FetchResult
 from .models import Page
-from .parse import ParseError, charset_from_content_type, parse_html
+from .page import process_page
+from .parse import ParseError, charset_from_content_type
 from .progress import Progress
 from .report import Failure, Summary
 from .robots import Robots, origin_of
@@ -34,6 +39,7 @@ class CrawlOptions:
     max_query_variants: int = 50
     ignore_robots: bool = False
     sitemaps: bool = True
+    workers: int = field(default_factory=lambda: default_workers())
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
 
@@ -41,7 +47,15 @@ class _Blocked:
     """robots.txt disallows the URL."""
 
 
-Outcome = FetchResult | Failure | _Blocked
+@dataclass
+class _Read:
+    """A fetched page and what the per-page stages made of it (or why they failed)."""
+
+    result: FetchResult
+    page: Page | str
+
+
+Outcome = FetchResult | Failure | _Blocked | _Read
 log = logging.getLogger("harvester")
 PageSource = Callable[[], Iterable[Page]]
 
@@ -87,6 +101,7 @@ class _Crawler:
     robots: Robots = field(init=False)
     requests: int = 0
     progress: Progress | None = None
+    pool: Executor | None = None
     fetched: int = 0
     failed: int = 0
 
@@ -109,34 +124,39 @@ class _Crawler:
     async def run(self, sitemap_seeds: list[str]) -> None:
         """Crawl until the frontier is empty or --max-pages requests were made."""
         self.requests = self.state.stats.get("*").get("requests", 0)
-        pending: set[asyncio.Task[tuple[FrontierItem, Outcome]]] = set()
-        async with Fetcher(self.options.fetch, self.scope) as fetcher:
-            if self.warc is not None:
-                fetcher.on_exchange = self.archive
-            self.robots = Robots(
-                fetcher.get_bytes, self.options.fetch.user_agent, ignore=self.options.ignore_robots
-            )
-            await self.add_sitemap_urls(fetcher, sitemap_seeds)
-            while True:
-                while (
-                    len(pending) < self.options.concurrency
-                    and self.requests < self.options.max_pages
-                ):
-                    item = self.state.frontier.pop()
-                    if item is None:
-                        break
-                    self.requests += 1
-                    self.state.stats.incr("*", "requests")
-                    pending.add(asyncio.create_task(self.visit(fetcher, item)))
-                if not pending:
-                    break
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    with self.state.transaction():
-                        self.handle(*task.result())
-                    self.report()
+        with _worker_pool(self.options.workers) as self.pool:
+            async with Fetcher(self.options.fetch, self.scope) as fetcher:
+                if self.warc is not None:
+                    fetcher.on_exchange = self.archive
+                self.robots = Robots(
+                    fetcher.get_bytes,
+                    self.options.fetch.user_agent,
+                    ignore=self.options.ignore_robots,
+                )
+                await self.add_sitemap_urls(fetcher, sitemap_seeds)
+                await self.loop(fetcher)
         self.summary.over_limit += len(self.state.frontier)
         self.summary.trap_capped.update(self.traps.capped)
+
+    async def loop(self, fetcher: Fetcher) -> None:
+        pending: set[asyncio.Task[tuple[FrontierItem, Outcome]]] = set()
+        while True:
+            while (
+                len(pending) < self.options.concurrency and self.requests < self.options.max_pages
+            ):
+                item = self.state.frontier.pop()
+                if item is None:
+                    break
+                self.requests += 1
+                self.state.stats.incr("*", "requests")
+                pending.add(asyncio.create_task(self.visit(fetcher, item)))
+            if not pending:
+                return
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                with self.state.transaction():
+                    self.handle(*task.result())
+                self.report()
 
     def archive(self, result: FetchResult, request_headers: dict[str, str]) -> None:
         assert self.warc is not None
@@ -189,10 +209,33 @@ class _Crawler:
         stored = self.state.pages.get(item.url)
         try:
             if stored is None:
-                return item, await fetcher.fetch(item.url)
-            return item, await fetcher.fetch(item.url, stored.etag, stored.last_modified)
+                result = await fetcher.fetch(item.url)
+            else:
+                result = await fetcher.fetch(item.url, stored.etag, stored.last_modified)
         except FetchError as exc:
             return item, Failure(exc.url, exc.kind, exc.message)
+        if result.status == 304 or not result.html:
+            return item, result
+        if result.redirects and result.final_url in self.state.seen:
+            return item, result  # fetched under its own URL: only an alias here
+        return item, _Read(result, await self.read(result))
+
+    async def read(self, result: FetchResult) -> Page | str:
+        """Parse, extract and dedupe the page in a worker process: the error if it fails."""
+        job = partial(
+            process_page,
+            result.body,
+            result.final_url,
+            charset_from_content_type(result.content_type),
+            result.fetched_at,
+            "http",
+        )
+        try:
+            if self.pool is None:
+                return job()
+            return await asyncio.get_running_loop().run_in_executor(self.pool, job)
+        except ParseError as exc:
+            return str(exc)
 
     def report(self) -> None:
         if self.progress is not None:
@@ -210,12 +253,14 @@ class _Crawler:
             self.state.stats.incr("*", "requests", -1)
         elif isinstance(outcome, Failure):
             self._failed(site, outcome)
+        elif isinstance(outcome, _Read):
+            self._fetched(item, outcome.result, outcome.page)
         elif outcome.status == 304:
             self._unchanged(item, outcome)
         elif not outcome.html:
             self.summary.non_html += 1
         else:
-            self._fetched(item, outcome)
+            self._fetched(item, outcome, None)
 
     def _failed(self, site: str, failure: Failure) -> None:
         if failure.kind == "scope":  # a redirect off the site: not ours to fetch
@@ -236,18 +281,15 @@ class _Crawler:
         self.state.pages.keep(item.url)
         self._follow(item, stored.page)
 
-    def _fetched(self, item: FrontierItem, result: FetchResult) -> None:
+    def _fetched(self, item: FrontierItem, result: FetchResult, page: Page | str | None) -> None:
         final = result.final_url
         for source in result.redirects:
             self.state.pages.redirect(source, final)
         if result.redirects and not self.state.seen.add(final):
             return  # the target is fetched (or queued) under its own URL
-        try:
-            doc = parse_html(result.body, final, charset_from_content_type(result.content_type))
-        except ParseError as exc:
-            self.state.pages.fail(final, "parse", str(exc))
+        if not isinstance(page, Page):
+            self.state.pages.fail(final, "parse", page or "not read")
             return
-        page = extract_page(doc, result.fetched_at, "http")
         self.fetched += 1
         self.state.stats.incr(site_key(host_of(final)), "fetched")
         self.state.pages.put(
@@ -283,3 +325,24 @@ def _robots_failure(fetcher: Fetcher, url: str) -> Failure:
     robots_url = (origin_of(url) or "") + "/robots.txt"
     reason = fetcher.metadata_errors.get(robots_url, "it answered with an error")
     return Failure(url, "robots", f"not crawled: cannot read {robots_url} ({reason})")
+
+
+@contextmanager
+def _worker_pool(workers: int) -> Iterator[Executor | None]:
+    """Processes for the per-page stages, so that parsing and extraction use the other
+    cores while the event loop fetches; 0 workers runs them inline."""
+    if workers <= 0:
+        yield None
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["harvester.page"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def default_workers() -> int:
+    """One worker per core but one: the event loop needs a core too."""
+    return max(1, (os.cpu_count() or 2) - 1)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from .extract import extract_page
 from .fetch import REDIRECTS
 from .models import QA, Block, Page, Person
+from .page import dedupe_page
 from .parse import ParseError, charset_from_content_type, is_html, parse_html
 from .report import Failure, Summary
 from .urls import normalize, resolve
@@ -76,7 +77,7 @@ def read_files(paths: list[Path], base_url: str | None, summary: Summary) -> lis
             summary.failures.append(Failure(url, "read", str(exc)))
             continue
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
-        pages.append(extract_page(doc, mtime, "file"))
+        pages.append(dedupe_page(extract_page(doc, mtime, "file")))
         summary.pages_fetched += 1
     return pages
 
@@ -135,7 +136,7 @@ def _capture(url: str, response: WarcResponse) -> _Capture:
         doc = parse_html(response.body, url, charset_from_content_type(content_type))
     except ParseError as exc:
         return _Capture(failure=Failure(url, "parse", str(exc)))
-    return _Capture(page=extract_page(doc, response.fetched_at, "http"))
+    return _Capture(page=dedupe_page(extract_page(doc, response.fetched_at, "http")))
 
 
 def _add_redirect_aliases(captures: dict[str, _Capture], pages: dict[str, Page]) -> None:
@@ -164,7 +165,7 @@ def read_records(paths: list[Path], summary: Summary) -> list[Page]:
             ) from None
         for number, line in enumerate(lines, 1):
             if line.strip():
-                pages.append(_page_of(_record_of(line, f"{path}:{number}")))
+                pages.append(dedupe_page(_page_of(_record_of(line, f"{path}:{number}"))))
     summary.pages_fetched = len(pages)
     if not pages:
         raise InputError("no records in " + ", ".join(str(p) for p in paths))

@@ -73,6 +73,14 @@ class Image:
     alt: str
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """A block dropped as a copy of an earlier block of the same page."""
+
+    text: str
+    copy_of: int
+
+
 @dataclass
 class Page:
     """One fetched (or read) HTML page after extraction, before cross-page dedup."""
@@ -95,6 +103,7 @@ class Page:
     author: str | None = None
     description: str | None = None
     images: list[Image] = field(default_factory=list)
+    repeats: list[Repeat] = field(default_factory=list)
 
     def to_json(self) -> str:
         """For the crawl state: a resumed or incremental run reuses extracted pages."""
@@ -110,6 +119,7 @@ class Page:
         ]
         data["attachments"] = [Attachment(**a) for a in data["attachments"]]
         data["images"] = [Image(**i) for i in data.get("images", [])]
+        data["repeats"] = [Repeat(**r) for r in data.get("repeats", [])]
         return cls(**data)
 
 

@@ -20,7 +20,6 @@ from datasketch import LeanMinHash
 from ..extract.blocks import render
 from ..models import Attachment, Block, Page, Record
 from ..urls import host_of, site_key
-from .inpage import drop_repeats
 from .pages import fold_sketches, url_preference
 from .sketch import sketch_all, word_shingles
 from .template import TemplateLearner, TemplateModel
@@ -86,18 +85,19 @@ def learn_templates(source: PageSource, options: DedupOptions) -> dict[str, Temp
         learner = learners.setdefault(
             _site(page), TemplateLearner(options.template_min_pages, options.template_min_share)
         )
-        learner.add(drop_repeats(page.blocks)[0])
+        learner.add(page.blocks)
     return {site: learner.model() for site, learner in learners.items()}
 
 
 def clean_blocks(
     page: Page, model: TemplateModel | None, explain: Callable[[Removal], None] | None = None
 ) -> tuple[list[Block], int, int]:
-    """The page's blocks without in-page repeats and template; and how many of each went."""
-    blocks, repeats = drop_repeats(page.blocks)
+    """The page's blocks without template (in-page repeats went when it was read); and
+    how many of each went."""
+    blocks, repeats = page.blocks, page.repeats
     if explain:
-        for removal in repeats:
-            explain(Removal(page.url, "repeat", removal.block.text, {"copy_of": removal.copy_of}))
+        for repeat in repeats:
+            explain(Removal(page.url, "repeat", repeat.text, {"copy_of": repeat.copy_of}))
     drop = model.template_in(blocks, _qa_text(page), page.title) if model else set()
     if explain and model:
         for index in sorted(drop):

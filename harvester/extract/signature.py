@@ -19,6 +19,9 @@ _CREDENTIAL = re.compile(
     r"^(?=(?:.*[A-Z]){2}|PhD|DC|MD|ND|OT|PT)[A-Z][A-Za-z.]*(?:\([A-Za-z]+\))?\.?$"
 )
 _TITLE_WORD = re.compile(r"^(?:[A-Z][\w’'&/-]*|of|and|in|for|the|&|-)$")
+# Without credentials, a name and a title look like two company names ("Sun Life,
+# Manulife"); a job title names a person's work: Therapist, Chiropractor, Physician...
+_JOB = re.compile(r"(?:ist|ian|or|er|ath|coach|nurse|lead|head)s?\b", re.I)
 MAX_SIGNATURE_CHARS = 90
 
 
@@ -40,6 +43,10 @@ def _is_title(line: str) -> bool:
     )
 
 
+def _is_job(line: str) -> bool:
+    return _is_title(line) and bool(_JOB.search(line))
+
+
 def parse_name_line(line: str) -> Person | None:
     """A signature line: name, then credentials and/or a title after a comma."""
     line = _LEAD.sub("", line.strip()).strip()
@@ -55,22 +62,24 @@ def parse_name_line(line: str) -> Person | None:
     creds = _credentials(rest)
     if creds:
         return Person(name=name, credentials=creds)
-    head, _, tail = rest.partition(",")
-    creds = _credentials(head)
-    if creds and _is_title(tail.strip()):
-        return Person(name=name, credentials=creds, title=tail.strip())
-    if _is_title(rest) and line[match.end() :].lstrip().startswith(","):
+    # "BPE, CAT(C), Certified Athletic Therapist": the credentials end at some comma.
+    for comma in (m.start() for m in re.finditer(",", rest)):
+        creds, title = _credentials(rest[:comma]), rest[comma + 1 :].strip()
+        if creds and _is_title(title):
+            return Person(name=name, credentials=creds, title=title)
+    if _is_job(rest) and line[match.end() :].lstrip().startswith(","):
         return Person(name=name, title=rest)
     return None
 
 
-def split_signature(lines: list[str]) -> tuple[list[str], Person | None]:
-    """(answer lines without the signature, who signed), looking at the last two lines."""
-    if len(lines) >= 3 and _is_title(lines[-1]):
+def split_signature(lines: list[str], max_lines: int = 2) -> tuple[list[str], Person | None]:
+    """(answer lines without the signature, who signed), looking at the last `max_lines`
+    (at most two) lines: a caller knows when the last lines are list items, not a name."""
+    if max_lines >= 2 and len(lines) >= 3 and _is_title(lines[-1]):
         person = parse_name_line(lines[-2])
-        if person and person.title is None:
+        if person and person.title is None and (person.credentials or _is_job(lines[-1])):
             return lines[:-2], Person(person.name, person.credentials, lines[-1].rstrip("."))
-    if len(lines) >= 2:
+    if max_lines >= 1 and len(lines) >= 2:
         person = parse_name_line(lines[-1])
         if person and (person.credentials or person.title or _LEAD.match(lines[-1].strip())):
             return lines[:-1], person

@@ -1,0 +1,228 @@
+"""Q&A declared as schema.org data: FAQPage and QAPage in JSON-LD (several scripts, inside
+@graph, @type as a list, nodes referenced by @id), microdata (itemscope, itemtype,
+itemprop) and RDFa (typeof, property).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
+
+from ..models import QA, Person
+from .blocks import clean_text
+from .qa_common import (
+    POSITION_LAST,
+    Line,
+    PageBlocks,
+    element_lines,
+    join_lines,
+    linearized_lines,
+    make_qa,
+    visible_text,
+)
+
+_OPENING = re.compile(r"\s*(?:<!--|/\*\s*<!\[CDATA\[\s*\*/|<!\[CDATA\[)")
+_CLOSING = re.compile(r"(?:-->|/\*\s*\]\]>\s*\*/|\]\]>)\s*$")
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+def _load(text: str) -> Any:
+    """JSON-LD as sites print it: in HTML comments or CDATA, with trailing commas."""
+    text = text.strip()
+    opening = _OPENING.match(text)
+    if opening:
+        text = text[opening.end() :]
+    closing = _CLOSING.search(text, max(0, len(text) - 40))
+    if closing:
+        text = text[: closing.start()]
+    for attempt in (text, _TRAILING_COMMA.sub(r"\1", text)):
+        try:
+            return json.loads(attempt, strict=False)
+        except ValueError:
+            continue
+    return None
+
+
+def _nodes(data: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a JSON-LD document, in document order."""
+    if isinstance(data, list):
+        for item in data:
+            yield from _nodes(item)
+    elif isinstance(data, dict):
+        yield data
+        for value in data.values():
+            if isinstance(value, list | dict):
+                yield from _nodes(value)
+
+
+def _local(name: str) -> str:
+    """ "https://schema.org/Question", "schema:Question" -> "Question"."""
+    return name.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    value = node.get("@type", [])
+    return {_local(str(t)) for t in (value if isinstance(value, list) else [value])}
+
+
+def fragment_lines(text: str) -> list[Line]:
+    """A JSON-LD text value: plain text (paragraphs apart by blank lines) or HTML."""
+    if "<" not in text and "&" not in text:
+        paragraphs = [clean_text(p) for p in _BLANK_LINE.split(text)]
+        return [
+            Line(-1 - k, line)
+            for k, p in enumerate(filter(None, paragraphs))
+            for line in p.split("\n")
+        ]
+    try:
+        root = lxml.html.fragment_fromstring(text, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return []
+    return linearized_lines(root)
+
+
+def _string(value: Any) -> str:
+    """A text value as JSON-LD writes it: a string, {"@value": ...}, or a list of them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return _string(value.get("@value"))
+    if isinstance(value, list):
+        return "\n\n".join(filter(None, map(_string, value)))
+    return ""
+
+
+def _first(value: Any, by_id: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The first object of a value that may be a list, an {"@id": ...} reference, or
+    (for an answer) its bare text."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, str):
+        value = {"text": value}
+    if isinstance(value, dict) and set(value) == {"@id"}:
+        value = by_id.get(str(value["@id"]), value)
+    return value if isinstance(value, dict) else None
+
+
+def _author(answer: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> Person | None:
+    author = _first(answer.get("author"), by_id)
+    if author is None or not {"Person"} >= _types(author):
+        return None
+    name = clean_text(_string(author.get("name")))
+    if not name:
+        return None
+    credentials = clean_text(_string(author.get("honorificSuffix"))) or None
+    title = clean_text(_string(author.get("jobTitle"))) or None
+    return Person(name, credentials, title)
+
+
+def _question_qa(
+    node: dict[str, Any], by_id: dict[str, dict[str, Any]], position: int
+) -> QA | None:
+    answer = _first(node.get("acceptedAnswer"), by_id) or _first(node.get("suggestedAnswer"), by_id)
+    if answer is None:
+        return None
+    # A QAPage question's "name" is a short title; "text" is the question as asked.
+    asked = _string(node.get("text")) or _string(node.get("name"))
+    qa = make_qa(
+        join_lines(fragment_lines(asked)), fragment_lines(_string(answer.get("text"))), position
+    )
+    if qa is None or qa.answered_by is not None:
+        return qa
+    return replace(qa, answered_by=_author(answer, by_id))
+
+
+def _scripts(tree: HtmlElement) -> Iterator[Any]:
+    for script in tree.iter("script"):
+        if script.get("type", "").split(";")[0].strip().lower() == "application/ld+json":
+            data = _load(script.text or "")
+            if data is not None:
+                yield data
+
+
+def jsonld_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
+    """schema.org Question nodes in every JSON-LD script of the page."""
+    nodes = [node for data in _scripts(tree) for node in _nodes(data)]
+    by_id = {str(n["@id"]): n for n in nodes if "@id" in n and len(n) > 1}
+    found: list[QA] = []
+    for node in nodes:
+        if "Question" not in _types(node):
+            continue
+        qa = _question_qa(node, by_id, POSITION_LAST + len(found))
+        if qa:
+            found.append(qa)
+    return found
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """How an HTML attribute syntax opens an item, names its type and its properties."""
+
+    opens: Callable[[HtmlElement], bool]
+    type_attr: str
+    prop_attr: str
+
+
+MICRODATA = Syntax(lambda el: el.get("itemscope") is not None, "itemtype", "itemprop")
+RDFA = Syntax(lambda el: el.get("typeof") is not None, "typeof", "property")
+
+
+def _names(value: str | None) -> set[str]:
+    return {_local(v) for v in (value or "").split()}
+
+
+def _prop(item: HtmlElement, name: str, syntax: Syntax) -> HtmlElement | None:
+    """The item's first property `name`, not looking inside nested items."""
+    for child in item.iterchildren():
+        if not isinstance(child.tag, str):
+            continue
+        if name in _names(child.get(syntax.prop_attr)):
+            return child
+        if not syntax.opens(child):
+            found = _prop(child, name, syntax)
+            if found is not None:
+                return found
+    return None
+
+
+def _value_lines(page: PageBlocks, el: HtmlElement) -> list[Line]:
+    content = el.get("content")
+    return fragment_lines(content) if content is not None else element_lines(page, el)
+
+
+def _attribute_qa(tree: HtmlElement, page: PageBlocks, syntax: Syntax) -> list[QA]:
+    found: list[QA] = []
+    for item in page.marked:
+        if not syntax.opens(item) or "Question" not in _names(item.get(syntax.type_attr)):
+            continue
+        asked = _prop(item, "text", syntax)
+        asked = asked if asked is not None else _prop(item, "name", syntax)
+        answer = _prop(item, "acceptedAnswer", syntax)
+        answer = answer if answer is not None else _prop(item, "suggestedAnswer", syntax)
+        if asked is None or answer is None:
+            continue
+        text = _prop(answer, "text", syntax)
+        question = asked.get("content") or visible_text(asked)
+        lines = _value_lines(page, text if text is not None else answer)
+        qa = make_qa(question, lines, page.position(asked))
+        if qa:
+            found.append(qa)
+    return found
+
+
+def microdata_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
+    """itemtype=".../Question" with itemprop name and acceptedAnswer > itemprop text."""
+    return _attribute_qa(tree, page, MICRODATA)
+
+
+def rdfa_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
+    """typeof="Question" with property name and acceptedAnswer > property text."""
+    return _attribute_qa(tree, page, RDFA)

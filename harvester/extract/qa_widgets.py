@@ -1,0 +1,240 @@
+"""Q&A in CMS and framework widgets: FAQ blocks and accordions recognised by the class
+names their plugins print (whole class tokens, never substrings), and any disclosure
+button wired to the region it opens (aria-controls, Bootstrap's data-toggle) — which is
+how Wix, Bootstrap and hand-made accordions mark up a question and its hidden answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from ..models import QA
+from .qa_common import (
+    MAX_QUESTION_CHARS,
+    Candidate,
+    Line,
+    PageBlocks,
+    accept,
+    class_tokens,
+    common_ancestor,
+    contains,
+    element_lines,
+    in_chrome,
+    make_qa,
+    next_key,
+    select,
+    visible_text,
+)
+
+
+@dataclass(frozen=True)
+class Widget:
+    """An accordion or FAQ block: the classes of its question and its answer element."""
+
+    name: str
+    question: frozenset[str]
+    answer: frozenset[str]
+    faq: bool = False  # made only for Q&A: every item counts, questions or not
+
+
+def _widget(name: str, question: str, answer: str, faq: bool = False) -> Widget:
+    return Widget(name, frozenset(question.split()), frozenset(answer.split()), faq)
+
+
+# Each with the markup its plugin prints, outermost first.
+WIDGETS = (
+    # div.schema-faq-section > strong.schema-faq-question + p.schema-faq-answer
+    _widget("Yoast FAQ block", "schema-faq-question", "schema-faq-answer", faq=True),
+    # .rank-math-list-item > .rank-math-question + .rank-math-answer
+    _widget("Rank Math FAQ block", "rank-math-question", "rank-math-answer", faq=True),
+    # .elementor-accordion-item (or -toggle-item) > .elementor-tab-title + .elementor-tab-content
+    _widget("Elementor accordion, toggle", "elementor-tab-title", "elementor-tab-content"),
+    # .et_pb_toggle > h5.et_pb_toggle_title + .et_pb_toggle_content (toggles, accordions)
+    _widget("Divi toggle", "et_pb_toggle_title", "et_pb_toggle_content"),
+    # .accordion-item > .accordion-header > button; .accordion-collapse > .accordion-body
+    _widget("Bootstrap 5 accordion", "accordion-header", "accordion-collapse accordion-body"),
+    # .panel > .panel-heading > .panel-title > a[data-toggle]; .panel-collapse > .panel-body
+    _widget("Bootstrap 3 panel", "panel-title", "panel-collapse"),
+    # li.accordion-item > h4 > button > .accordion-item__title; .accordion-item__description
+    _widget("Squarespace accordion", "accordion-item__title", "accordion-item__description"),
+    # .faq-question-answer > .faq-question + .faq-answer (Drupal 7: faq_question, faq_answer)
+    _widget("Drupal FAQ module", "faq-question faq_question", "faq-answer faq_answer", faq=True),
+    # h3.faqfield-question + div.faqfield-answer (Drupal FAQ field, simple and accordion)
+    _widget("Drupal FAQ field", "faqfield-question", "faqfield-answer", faq=True),
+)
+MAX_CLIMB = 4  # from a question to the item holding its answer: span, button, h4, li
+
+
+def _widget_of(el: HtmlElement) -> Widget | None:
+    toks = class_tokens(el)
+    return next((w for w in WIDGETS if not toks.isdisjoint(w.question)), None)
+
+
+def _first_part(root: HtmlElement, widget: Widget) -> tuple[str, HtmlElement] | None:
+    for node in root.iter():
+        toks = class_tokens(node) if isinstance(node.tag, str) else set()
+        if not toks.isdisjoint(widget.answer):
+            return "answer", node
+        if not toks.isdisjoint(widget.question):
+            return "question", node
+    return None
+
+
+def _answer_of(question: HtmlElement, widget: Widget) -> HtmlElement | None:
+    """The first answer element after the question, in its item: climbing a few levels
+    and stopping at the next question (an item without an answer takes no other's)."""
+    node: HtmlElement | None = question
+    for _ in range(MAX_CLIMB):
+        if node is None:
+            return None
+        for sibling in node.itersiblings():
+            part = _first_part(sibling, widget)
+            if part is not None:
+                return part[1] if part[0] == "answer" else None
+        node = node.getparent()
+    return None
+
+
+def _answer_parts(answer: HtmlElement, widget: Widget) -> list[HtmlElement]:
+    """A <p> answer cannot hold a list: the parser closes it, and the list (and what
+    follows) become its siblings, up to the next question."""
+    parts = [answer]
+    if answer.tag == "p":
+        for sibling in answer.itersiblings():
+            if not isinstance(sibling.tag, str):
+                continue
+            if _first_part(sibling, widget) is not None:
+                break
+            parts.append(sibling)
+    return parts
+
+
+def _questions(page: PageBlocks) -> Iterator[tuple[HtmlElement, Widget]]:
+    """Question elements in page order; one nested in another (a button in a header
+    that carries the same class family) is the same question."""
+    last: HtmlElement | None = None
+    for el in page.marked:
+        widget = _widget_of(el)
+        if widget is None or (last is not None and contains(last, el)):
+            continue
+        last = el
+        yield el, widget
+
+
+def widget_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
+    """FAQ blocks and accordions of WordPress plugins, page builders and frameworks."""
+    candidates: list[Candidate] = []
+    for question, widget in _questions(page):
+        answer = _answer_of(question, widget)
+        if answer is None or (not widget.faq and in_chrome(question)):
+            continue
+        lines: list[Line] = []
+        for part in _answer_parts(answer, widget):
+            lines += element_lines(page, part, first_key=next_key(lines))
+        qa = make_qa(visible_text(question), lines, page.position(question))
+        item = common_ancestor(question, answer)
+        if qa and item is not None:
+            candidates.append(Candidate(qa, item.getparent(), widget.faq))
+    return accept(page, candidates)
+
+
+_WITH_ID = etree.XPath("descendant-or-self::*/@id/..")
+_HAS_DISCLOSURES = etree.XPath("boolean(.//details | .//*[@aria-expanded])")
+_HIDDEN_CLASSES = frozenset({"collapse", "collapsed", "hidden", "is-hidden"})
+
+
+def _looks_hidden(el: HtmlElement) -> bool:
+    style = el.get("style", "").replace(" ", "").lower()
+    return (
+        el.get("hidden") is not None
+        or el.get("aria-hidden") == "true"
+        or "display:none" in style
+        or not _HIDDEN_CLASSES.isdisjoint(class_tokens(el))
+    )
+
+
+def _next_region(toggle: HtmlElement) -> HtmlElement | None:
+    """An unwired button's answer: the region right after it (or after its heading)."""
+    node: HtmlElement | None = toggle
+    for _ in range(2):
+        if node is None:
+            return None
+        sibling = node.getnext()
+        while sibling is not None and not isinstance(sibling.tag, str):
+            sibling = sibling.getnext()
+        if sibling is not None and (sibling.get("role") == "region" or _looks_hidden(sibling)):
+            return sibling
+        node = node.getparent()
+    return None
+
+
+def _is_toggle(el: HtmlElement) -> bool:
+    """A disclosure button: aria-expanded on a button (or anything wired to a region by
+    aria-controls), or a Bootstrap collapse toggle. <summary> is read with its details."""
+    if el.tag == "summary":
+        return False
+    if el.get("aria-expanded") is not None and (
+        el.get("aria-controls") or el.tag == "button" or el.get("role") == "button"
+    ):
+        return True
+    return bool(el.get("data-toggle") == "collapse")
+
+
+def _refs(toggle: HtmlElement) -> list[str]:
+    href = toggle.get("href", "")
+    refs = [
+        *toggle.get("aria-controls", "").split()[:1],
+        toggle.get("data-bs-target", ""),
+        toggle.get("data-target", ""),
+        href if href.startswith("#") else "",
+    ]
+    return [r for r in (ref.strip().lstrip("#") for ref in refs) if r]
+
+
+class _Ids:
+    """Elements by id, scanned for once, and only if some toggle names a target."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self.tree = tree
+        self.found: dict[str, HtmlElement] | None = None
+
+    def get(self, ref: str) -> HtmlElement | None:
+        if self.found is None:
+            self.found = {str(el.get("id")): el for el in select(_WITH_ID, self.tree)}
+        return self.found.get(ref)
+
+
+def _target(toggle: HtmlElement, ids: _Ids) -> HtmlElement | None:
+    for ref in _refs(toggle):
+        target = ids.get(ref)
+        if target is not None:
+            return target
+    return _next_region(toggle)
+
+
+def disclosure_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
+    """A button (or link) that opens a region: its text is the question, the region the
+    answer, whether the region is hidden or shown. Menus are weeded out by where they
+    sit, tabs and the rest by `accept` (their labels are not questions)."""
+    ids = _Ids(tree)
+    candidates: list[Candidate] = []
+    for toggle in page.marked:
+        if not _is_toggle(toggle) or in_chrome(toggle):
+            continue
+        question = visible_text(toggle)
+        if not question or len(question) > MAX_QUESTION_CHARS:
+            continue
+        target = _target(toggle, ids)
+        if target is None or contains(target, toggle) or contains(toggle, target):
+            continue
+        item = common_ancestor(toggle, target)
+        if item is None or item.tag in ("html", "body") or _HAS_DISCLOSURES(target):
+            continue
+        qa = make_qa(question, element_lines(page, target), page.position(toggle))
+        if qa:
+            candidates.append(Candidate(qa, item.getparent()))
+    return accept(page, candidates)
