@@ -2,11 +2,12 @@
 
 LSH banding is set below the decision threshold (a MinHashLSH at threshold 0.9 finds a
 pair of true Jaccard 0.9 only about a third of the time), and every candidate pair is
-confirmed with the estimated Jaccard.
+confirmed with the estimated Jaccard, allowing for the estimate's error.
 """
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from datasketch import LeanMinHash, MinHashLSH
@@ -29,6 +30,12 @@ def lsh_params(num_perm: int) -> tuple[int, int]:
     return num_perm // rows, rows
 
 
+def estimate_error(similarity: float, num_perm: int) -> float:
+    """One standard deviation of the MinHash estimate at the threshold. Confirming at the
+    bare threshold would miss about half the pairs that are just above it."""
+    return math.sqrt(similarity * (1 - similarity) / num_perm)
+
+
 def fold_sketches(
     items: list[Item], similarity: float = SIMILARITY, num_perm: int = NUM_PERM
 ) -> list[list[int]]:
@@ -46,13 +53,14 @@ def fold_sketches(
         target = by_url.get(canonical or "")
         if target is not None:
             parent[root(i)] = root(target)
+    accept = similarity - estimate_error(similarity, num_perm)
     lsh = MinHashLSH(num_perm=num_perm, params=lsh_params(num_perm))
     for i, (_, _, sketch) in enumerate(items):
         if sketch is None:
             continue
         for j in lsh.query(sketch):
             other = items[j][2]
-            if other is not None and sketch.jaccard(other) >= similarity:
+            if other is not None and sketch.jaccard(other) >= accept:
                 parent[root(i)] = root(j)
         lsh.insert(i, sketch)
     groups: dict[int, list[int]] = {}

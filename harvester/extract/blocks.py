@@ -28,6 +28,8 @@ SKIP = frozenset(
     "script style noscript template svg math head iframe object embed canvas video "
     "audio map select option textarea datalist title meta link".split()
 )
+ITEM_WRAPPERS = frozenset({"p", "div", "span", "section", "figure", "blockquote", "dd"})
+_BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n")
 HEADINGS = {f"h{n}": n for n in range(1, 7)}
 CELLS = frozenset({"td", "th"})
 _HAS_BLOCKS = etree.XPath(
@@ -162,6 +164,7 @@ class _Walker:
         self.path: list[int] = []
         self.spans: dict[int, _Span] = {}
         self.article_depth = 0
+        self.pre_depth = 0
         self.link_depth = 0
         self.chars = 0
         self.links = 0
@@ -172,6 +175,8 @@ class _Walker:
 
     def text(self, value: str | None) -> None:
         if value:
+            if not self.pre_depth and ("\n" in value or "\r" in value):
+                value = value.replace("\r", " ").replace("\n", " ")  # only <br> breaks lines
             self.buf.append(value)
             size = len(value.strip())
             self.chars += size
@@ -181,21 +186,30 @@ class _Walker:
     def flush(self) -> None:
         if not self.buf:
             return
-        text = clean_text("".join(self.buf))
+        raw = "".join(self.buf)
         self.buf = []
-        if not text:
-            return
-        owner_id, tag = self.owner[-1]
-        kind: BlockKind = "para"
-        level = 0
+        # Two <br> in a row end a paragraph, as they do on the screen.
+        chunks = _BLANK_LINE.split(raw) if not self.pre_depth and "\n" in raw else [raw]
+        kind, level = self._kind()
+        for chunk in chunks:
+            text = clean_text(chunk)
+            if text:
+                self.blocks.append(Block(text, kind, level, tuple(self.path)))
+                self.owners.append(self.owner[-1][0])
+
+    def _kind(self) -> tuple[BlockKind, int]:
+        """A heading, a list item (also a <p> inside an <li>), preformatted, or a paragraph."""
+        tag = self.owner[-1][1]
         if tag in HEADINGS:
-            kind, level = "heading", HEADINGS[tag]
-        elif tag == "li":
-            kind = "item"
-        elif tag == "pre":
-            kind = "pre"
-        self.blocks.append(Block(text=text, kind=kind, level=level, path=tuple(self.path)))
-        self.owners.append(owner_id)
+            return "heading", HEADINGS[tag]
+        if tag == "pre":
+            return "pre", 0
+        for _, outer in reversed(self.owner):
+            if outer == "li":
+                return "item", 0
+            if outer not in ITEM_WRAPPERS:
+                break
+        return "para", 0
 
     def block(self, el: HtmlElement) -> None:
         self.flush()
@@ -205,12 +219,14 @@ class _Walker:
         self.path.append(el_id)
         article = tag == "article"
         self.article_depth += article
+        self.pre_depth += tag == "pre"
         first, chars, links = len(self.blocks), self.chars, self.links
         self.owner.append((el_id, tag))
         self.children(el)
         self.flush()
         self.owner.pop()
         self.article_depth -= article
+        self.pre_depth -= tag == "pre"
         self.spans[el_id] = _Span(
             first,
             len(self.blocks),
