@@ -121,6 +121,14 @@ def sample_site() -> Iterator[Server]:
 
 
 @pytest.fixture
+def slow_site() -> Iterator[Server]:
+    """The sample site answering each request after 0.15 s: time to interrupt a crawl."""
+    for server in serve(SAMPLE_SITE):
+        server.state.delay = 0.15
+        yield server
+
+
+@pytest.fixture
 def fixture_site() -> Iterator[Server]:
     """tests/fixtures/site, plus whatever fault routes a test adds."""
     yield from serve(FIXTURES / "site")

@@ -7,12 +7,10 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
-from conftest import SAMPLE_SITE, Server, run_cli, serve, wait_until
+from conftest import Server, run_cli, wait_until
 
 
 def test_markdown_export_with_redirect_map(sample_site: Server, tmp_path: Path) -> None:
@@ -54,13 +52,6 @@ def test_csv_one_row_per_qa(sample_site: Server, tmp_path: Path) -> None:
     faq = [r for r in rows if r["url"].endswith("/faq/")]
     assert len(faq) == 5 and all(r["question"] for r in faq)
     assert len(rows) == 9 + 14 - 5  # every Q&A once, every page without Q&A once
-
-
-@pytest.fixture
-def slow_site() -> Iterator[Server]:
-    for server in serve(SAMPLE_SITE):
-        server.state.delay = 0.2
-        yield server
 
 
 def test_json_stays_one_valid_array_after_ctrl_c(slow_site: Server, tmp_path: Path) -> None:

@@ -7,18 +7,9 @@ import pty
 import select
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from conftest import SAMPLE_SITE, Server, run_cli, serve
-
-
-@pytest.fixture
-def slow_site() -> Iterator[Server]:
-    for server in serve(SAMPLE_SITE):
-        server.state.delay = 0.1
-        yield server
+from conftest import Server, run_cli
 
 
 def run_in_terminal(args: list[str], cwd: Path, seconds: float = 60) -> tuple[int, str]:

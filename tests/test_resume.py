@@ -7,11 +7,9 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from conftest import SAMPLE_SITE, Server, read_records, run_cli, serve, wait_until
+from conftest import SAMPLE_SITE, Server, read_records, run_cli, wait_until
 
 from harvester.extract import extract_page
 from harvester.parse import parse_html
@@ -19,13 +17,6 @@ from harvester.state import FrontierItem, StoredPage
 from harvester.state.sqlite import SqliteState
 
 SITE_RECORDS = 14
-
-
-@pytest.fixture
-def slow_site() -> Iterator[Server]:
-    for server in serve(SAMPLE_SITE):
-        server.state.delay = 0.15
-        yield server
 
 
 def test_killed_crawl_resumes_then_revisits(slow_site: Server, tmp_path: Path) -> None:
