@@ -26,10 +26,11 @@ from .emit import JsonlWriter, OutputError, written_ids
 from .fetch import DEFAULT_USER_AGENT, FetchConfig
 from .files import InputError, read_files, read_records
 from .formats import FORMATS, MarkdownWriter, RecordWriter, open_writer, write_redirects
-from .models import Page, Record
+from .models import Page, QARecord, Record
 from .pipeline import emit, qa_records, records_of
 from .progress import Progress
 from .report import Summary, format_summary
+from .review import render_report, write_report
 from .state import CrawlState, MemoryEmitLog, RunStart
 from .state.sqlite import SqliteState, StateError
 from .urls import InvalidURL, Scope, host_of, normalize
@@ -63,6 +64,15 @@ OUTPUT_OPTIONS = (
         metavar="FILE.csv",
         help="Write the 301 map: every alias and old URL -> the record's canonical URL "
         "(with --format markdown: its new path).",
+    ),
+    click.option(
+        "--report",
+        type=click.Path(path_type=Path),
+        default=None,
+        metavar="FILE.html",
+        help="Write one self-contained HTML page to review the run: summary, searchable "
+        "records, template blocks, duplicate clusters, errors, and per record what was "
+        "kept and what was removed.",
     ),
     click.option(
         "-o",
@@ -148,6 +158,7 @@ class Output:
     dedup: DedupOptions
     fmt: str = "jsonl"
     redirects: Path | None = None
+    report: Path | None = None
 
     @classmethod
     def of(cls, options: dict[str, Any]) -> Output:
@@ -165,6 +176,7 @@ class Output:
             ),
             options["fmt"],
             options["redirects"],
+            options["report"],
         )
 
 
@@ -574,14 +586,24 @@ def _finish(
     explain = _open_explain(out.explain)
     if progress is not None:
         progress.update(stage="deduplicating")
-    records = records_of(pages, out.dedup, summary, explain.write_removal if explain else None)
+    removals: list[dict[str, Any]] = []
+
+    def removed(removal: Removal) -> None:
+        if explain is not None:
+            explain.write_removal(removal)
+        if out.report is not None:
+            removals.append(removal.to_dict())
+
+    records = records_of(pages, out.dedup, summary, removed)
     log = state.log if state is not None else MemoryEmitLog()
     # Only JSON Lines is appended record by record; other formats count as written
     # once the file is complete.
     marks: list[tuple[str, str]] | None = None if out.fmt == "jsonl" else []
+    found: list[Record] | list[QARecord] = (
+        qa_records(records, summary) if out.emit == "qa" else records
+    )
     try:
         with writer:
-            found = qa_records(records, summary) if out.emit == "qa" else records
             emit(found, writer, log, summary, full, already, marks, _on_written(progress))
     except OutputError as exc:
         fail(str(exc), EXIT_FATAL)
@@ -593,6 +615,8 @@ def _finish(
         explain.close()
     if out.redirects is not None:
         _write_redirects(out, records, writer)
+    if out.report is not None:
+        _write_report(out, summary, found, removals, source)
     if state is not None:
         state.run_done()
         state.close()
@@ -610,6 +634,22 @@ def _on_written(progress: Progress | None) -> Callable[[int], None] | None:
     if progress is None:
         return None
     return lambda written: progress.update(stage="writing", written=written)
+
+
+def _write_report(
+    out: Output,
+    summary: Summary,
+    records: list[Record] | list[QARecord],
+    removals: list[dict[str, Any]],
+    source: str,
+) -> None:
+    page = render_report(
+        summary, [r.to_dict() for r in records], removals, source=source, emit=out.emit
+    )
+    try:
+        write_report(str(out.report), page)
+    except OutputError as exc:
+        fail(str(exc), EXIT_FATAL)
 
 
 def _write_redirects(out: Output, records: list[Record], writer: RecordWriter) -> None:

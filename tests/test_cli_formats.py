@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lxml.html
 import yaml
 from conftest import Server, run_cli, wait_until
 
@@ -87,3 +88,23 @@ def test_json_stays_one_valid_array_after_ctrl_c(slow_site: Server, tmp_path: Pa
     resumed = run_cli(*args)
     assert resumed.returncode == 0, resumed.stderr
     assert len(json.loads(out.read_text())) == 14
+
+
+def test_report_page_from_the_command_line(sample_site: Server, tmp_path: Path) -> None:
+    report = tmp_path / "review.html"
+    result = run_cli(
+        "crawl",
+        sample_site.url,
+        "-o",
+        str(tmp_path / "r.jsonl"),
+        "--delay",
+        "0",
+        "--report",
+        str(report),
+    )
+    assert result.returncode == 0, result.stderr
+    page = lxml.html.fromstring(report.read_text("utf-8"))
+    rows = page.xpath("//table[@id='record-table']//tr")
+    assert len(rows) == 15  # a header and one row per record
+    assert "Running Knee Pain" in page.text_content()
+    assert "copyright evolution sport therapy" in page.text_content().lower()
