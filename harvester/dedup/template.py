@@ -13,8 +13,10 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..models import Block
-from .sketch import char_shingles, fingerprint, new_lsh, sketch_all
+from .sketch import char_shingles, fingerprint, lsh_params, sketch_all
 
 MIN_PAGES = 3
 MIN_SHARE = 0.25
@@ -24,6 +26,7 @@ NEAR_MIN_CHARS = 16  # below this, near-matching joins unrelated short labels
 NEAR_MAX_CHARS = 300  # template lines are short; long paragraphs are matched exactly
 NUM_PERM = 64
 CHAR_SHINGLE = 4
+SKETCH_BATCH = 2000
 
 
 @dataclass
@@ -108,23 +111,39 @@ def learn(
 
 
 def _near_clusters(keys: list[str]) -> dict[str, str]:
-    """Key -> representative key of its near-duplicate cluster (union-find over LSH)."""
-    if len(keys) < 2:
+    """Key -> representative key of its near-duplicate cluster (LSH banding, pairs
+    confirmed by their estimated Jaccard, union-find).
+
+    A site has many distinct short lines, so the sketches live in one array (256 bytes a
+    key) and the bands are bucketed one at a time, keeping only a bucket's first key:
+    memory stays a small multiple of the keys, where a general LSH index takes ~5 KB each.
+    """
+    count = len(keys)
+    if count < 2:
         return {}
-    parent = {k: k for k in keys}
+    values = np.empty((count, NUM_PERM), dtype=np.uint32)
+    for start in range(0, count, SKETCH_BATCH):
+        batch = keys[start : start + SKETCH_BATCH]
+        shingles = [char_shingles(k, CHAR_SHINGLE) for k in batch]
+        for offset, sketch in enumerate(sketch_all(shingles, NUM_PERM)):
+            values[start + offset] = sketch.hashvalues
+    parent = list(range(count))
 
-    def root(key: str) -> str:
-        while parent[key] != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
 
-    lsh = new_lsh(NEAR_SIMILARITY, NUM_PERM)
-    sketches = sketch_all([char_shingles(k, CHAR_SHINGLE) for k in keys], NUM_PERM)
-    sketch_of = dict(zip(keys, sketches, strict=True))
-    for key, sketch in sketch_of.items():
-        for other in lsh.query(sketch):
-            if sketch.jaccard(sketch_of[other]) >= NEAR_SIMILARITY:
-                parent[root(other)] = root(key)
-        lsh.insert(key, sketch)
-    return {k: root(k) for k in keys}
+    bands, rows = lsh_params(NEAR_SIMILARITY, NUM_PERM)
+    for band in range(bands):
+        first: dict[bytes, int] = {}
+        for i, row in enumerate(values[:, band * rows : (band + 1) * rows]):
+            j = first.setdefault(row.tobytes(), i)
+            if j != i and root(i) != root(j) and _similar(values[i], values[j]):
+                parent[root(i)] = root(j)
+    return {keys[i]: keys[root(i)] for i in range(count)}
+
+
+def _similar(a: np.ndarray, b: np.ndarray) -> bool:
+    return float(np.count_nonzero(a == b)) / len(a) >= NEAR_SIMILARITY

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS pages (
     url TEXT PRIMARY KEY, run INTEGER, seq INTEGER, etag TEXT, last_modified TEXT, page TEXT);
 CREATE TABLE IF NOT EXISTS redirects (source TEXT PRIMARY KEY, target TEXT, run INTEGER);
 CREATE TABLE IF NOT EXISTS failures (url TEXT PRIMARY KEY, kind TEXT, message TEXT, run INTEGER);
+CREATE INDEX IF NOT EXISTS pages_run_seq ON pages (run, seq);
 CREATE TABLE IF NOT EXISTS emitted (id TEXT PRIMARY KEY, hash TEXT);
 CREATE TABLE IF NOT EXISTS stats (site TEXT, name TEXT, value INTEGER, PRIMARY KEY (site, name));
 """
@@ -62,6 +63,7 @@ class SqliteState:
         self.pages: PageStore = _Pages(self.db, self)
         self.log: EmitLog = _Log(self.db)
         self.run = int(self._meta("run") or 0)
+        self.seq = int(self.db.execute("SELECT coalesce(max(seq), 0) FROM pages").fetchone()[0])
         self._depth = 0
 
     def _meta(self, key: str) -> str | None:
@@ -102,6 +104,11 @@ class SqliteState:
             self.db.execute("DELETE FROM frontier")
             self.db.execute("DELETE FROM stats")
         return RunStart(resumed=False, incremental=self.run > 1)
+
+    def next_seq(self) -> int:
+        """Crawl order of pages, counted here: max(seq) per insert would scan the table."""
+        self.seq += 1
+        return self.seq
 
     def crawl_done(self) -> None:
         self._set("status", "emitting")
@@ -171,13 +178,13 @@ class _Pages:
 
     def put(self, stored: StoredPage) -> None:
         self.db.execute(
-            "INSERT INTO pages VALUES"
-            " (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM pages), ?, ?, ?)"
+            "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (url) DO UPDATE SET run = excluded.run, seq = excluded.seq,"
             " etag = excluded.etag, last_modified = excluded.last_modified, page = excluded.page",
             (
                 stored.page.url,
                 self.state.run,
+                self.state.next_seq(),
                 stored.etag,
                 stored.last_modified,
                 stored.page.to_json(),
@@ -192,8 +199,8 @@ class _Pages:
 
     def keep(self, url: str) -> None:
         self.db.execute(
-            "UPDATE pages SET run = ?, seq = (SELECT max(seq) + 1 FROM pages) WHERE url = ?",
-            (self.state.run, url),
+            "UPDATE pages SET run = ?, seq = ? WHERE url = ?",
+            (self.state.run, self.state.next_seq(), url),
         )
 
     def current(self) -> Iterator[Page]:
