@@ -450,7 +450,7 @@ class MarkdownWriter(_Closing):
             self._inside(path, relative)  # before mkdir: a symlinked folder is not followed
             path.parent.mkdir(parents=True, exist_ok=True)
             self._inside(path, relative)
-            path.write_text(markdown_of(record), encoding="utf-8", newline="\n")
+            path.write_text(markdown_of(record, relative), encoding="utf-8", newline="\n")
         except OutputError:
             raise
         except OSError as exc:
@@ -481,16 +481,35 @@ class MarkdownWriter(_Closing):
         return relative
 
 
-def markdown_of(record: dict[str, Any]) -> str:
-    """A record as one Markdown document: `---` front matter `---`, then the body."""
+def markdown_of(record: dict[str, Any], slug: str | None = None) -> str:
+    """A record as one Markdown document: `---` front matter `---`, then the body.
+
+    Given the file's slug, `url` is the page's address on the new site and `aliases` its
+    old addresses as site paths, as Hugo reads them (it serves the page there and
+    redirects the aliases); `source_url` keeps the address it was read from.
+    """
     front = _qa_front(record) if "question" in record else _page_front(record)
+    if slug is not None and "question" not in record:
+        front = {
+            "url": site_path(slug),
+            "source_url": record.get("url"),
+            **{k: v for k, v in front.items() if k != "url"},
+        }
+        front["aliases"] = [_path_of(a) for a in record.get("aliases") or []]
     dumped = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1_000_000)
     return f"---\n{dumped}---\n\n{_body(record).strip()}\n"
+
+
+def _path_of(url: str) -> str:
+    """An old URL as a path on its site: /stretches.php?id=7."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _page_front(record: dict[str, Any]) -> dict[str, Any]:
     keys = ("title", "url", "aliases", "published", "modified", "section", "kind")
     front = {key: record.get(key) for key in keys}
+    front["date"], front["lastmod"] = record.get("published"), record.get("modified")
     front["author"] = record.get("author")
     front["description"] = record.get("description")
     return front

@@ -286,13 +286,16 @@ def test_markdown_qa_page(tmp_path: Path) -> None:
     assert writer.slug_of(qa_page()["id"]) == "ask-a-pro/running-knee-pain.md"
     front, body = read_markdown(tmp_path / "site" / "ask-a-pro" / "running-knee-pain.md")
     assert front == {
+        "url": "/ask-a-pro/running-knee-pain/",
+        "source_url": "https://clinic.example/ask-a-pro/running-knee-pain/",
         "title": "Running Knee Pain",
-        "url": "https://clinic.example/ask-a-pro/running-knee-pain/",
-        "aliases": qa_page()["aliases"],
+        "aliases": ["/ask-a-pro/running-knee-pain/?ref=old", "/knee.html"],
         "published": "2019-03-04",
         "modified": None,
         "section": "Ask A Pro, Get Answers",
         "kind": "qa",
+        "date": "2019-03-04",
+        "lastmod": None,
         "author": None,
         "description": None,
     }
@@ -311,7 +314,9 @@ def test_markdown_article_and_front_matter_quoting(tmp_path: Path) -> None:
     assert front["title"] == "Stretches: the ---\nbasics #1"
     assert front["author"] == "Ann Lee"
     assert front["description"] == "How to stretch."
-    assert front["aliases"] == ["https://clinic.example/stretches.php?id=7"]
+    assert front["aliases"] == ["/stretches.php?id=7"]  # old addresses, as site paths
+    assert front["url"] == "/articles/cafe-stretches/"  # the address on the new site
+    assert front["source_url"] == article()["url"]
     assert front["kind"] == "article"
     assert body.startswith("# Stretches\n\nHold each for 30 s.\n\n- calves\n")
     assert "<script>" not in body
@@ -413,7 +418,7 @@ def test_hostile_urls_stay_inside_and_get_distinct_files(tmp_path: Path) -> None
             assert part.casefold() not in {"con", "prn", "aux", "nul", "com1", "lpt1"}
             assert not any(ord(char) < 32 or char in '\\:*?"<>|' for char in part)
         front, _ = read_markdown(path)
-        assert front["url"] in HOSTILE
+        assert front["source_url"] in HOSTILE
 
 
 def test_case_only_difference_gets_two_files(tmp_path: Path) -> None:
