@@ -57,6 +57,7 @@ class _Read:
 
 Outcome = FetchResult | Failure | _Blocked | _Read
 log = logging.getLogger("harvester")
+ROBOTS_BYTES = 500 * 1024
 PageSource = Callable[[], Iterable[Page]]
 
 
@@ -129,7 +130,7 @@ class _Crawler:
                 if self.warc is not None:
                     fetcher.on_exchange = self.archive
                 self.robots = Robots(
-                    fetcher.get_bytes,
+                    partial(fetcher.get_bytes, max_bytes=ROBOTS_BYTES, truncate=True),
                     self.options.fetch.user_agent,
                     ignore=self.options.ignore_robots,
                 )

@@ -222,7 +222,9 @@ class Fetcher:
             chain.append(current)
             current = target
 
-    async def get_bytes(self, url: str, max_bytes: int = 512 * 1024) -> tuple[int, bytes]:
+    async def get_bytes(
+        self, url: str, max_bytes: int = 512 * 1024, truncate: bool = False
+    ) -> tuple[int, bytes]:
         """One polite GET for crawl metadata (robots.txt, sitemaps): (status, body).
 
         Redirects are followed (up to 5, as RFC 9309 asks); status 0 means the server
@@ -232,10 +234,13 @@ class Fetcher:
         async with self.gate.turn(host_of(url)):
             try:
                 async with self._client.stream("GET", url, follow_redirects=True) as response:
-                    chunks, size = [], 0
+                    chunks: list[bytes] = []
+                    size = 0
                     async for chunk in response.aiter_bytes():
                         size += len(chunk)
                         if size > max_bytes:
+                            if truncate:  # robots.txt: RFC 9309 reads the first 500 KiB
+                                return response.status_code, b"".join([*chunks, chunk])[:max_bytes]
                             return 0, b""
                         chunks.append(chunk)
                     return response.status_code, b"".join(chunks)

@@ -86,3 +86,13 @@ def test_failing_robots_txt_means_nothing_is_fetched(fixture_site: Server, tmp_p
     assert result.returncode == 3
     assert "robots.txt" in result.stderr and "Traceback" not in result.stderr
     assert [p for p in fixture_site.requests if p != "/robots.txt"] == []
+
+
+def test_huge_robots_txt_is_read_up_to_500_kib(fixture_site: Server, tmp_path: Path) -> None:
+    padding = "# " + "x" * 98 + "\n"
+    robots_site(fixture_site, "User-agent: *\nDisallow: /private/\n" + padding * 8000)
+    out = tmp_path / "out.jsonl"
+    result = run_cli("crawl", fixture_site.url, "-o", str(out), "--delay", "0", "--no-sitemaps")
+    assert result.returncode == 0, result.stderr
+    assert {r["title"] for r in read_records(out)} == {"Home", "Public"}
+    assert not any(p.startswith("/private/") for p in fixture_site.requests)
