@@ -56,16 +56,17 @@ WEAK_WORDS = frozenset(
 )
 CHROME_TOKENS = frozenset({"header", "site-header", "top-bar", "related-posts"})
 NEVER_CHROME = frozenset({"html", "body", "main", "article"})
-MAIN_XPATHS = (
-    "//main",
-    "//*[@role='main']",
-    "//article",
-    "//*[@itemprop='articleBody']",
-    "//*[@id='content']",
-    "//*[@id='main']",
-    "//*[@id='main-content']",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' entry-content ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' post-content ')]",
+# Semantic main-content containers, most telling first: (attribute, value) on an element.
+MAIN_MARKS = (
+    ("tag", "main"),
+    ("role", "main"),
+    ("tag", "article"),
+    ("itemprop", "articleBody"),
+    ("id", "content"),
+    ("id", "main"),
+    ("id", "main-content"),
+    ("class", "entry-content"),
+    ("class", "post-content"),
 )
 # A chrome-looking wrapper holding this share of the page is the page itself.
 MAX_CHROME_SHARE = 0.5
@@ -149,6 +150,18 @@ class _Span:
     names: str  # class and id attributes
     role: str
     in_article: bool
+    itemprop: str = ""
+
+    def marked(self, attribute: str, value: str) -> bool:
+        if attribute == "tag":
+            return self.tag == value
+        if attribute == "class":
+            return value in self.names.split()
+        if attribute == "id":
+            return self.names.rsplit(" ", 1)[-1] == value
+        if attribute == "role":
+            return self.role == value
+        return self.itemprop == value
 
 
 class _Walker:
@@ -236,6 +249,7 @@ class _Walker:
             f"{el.get('class', '')} {el.get('id', '')}",
             el.get("role") or "",
             self.article_depth > 0,
+            el.get("itemprop") or "",
         )
         self.path.pop()
 
@@ -289,13 +303,15 @@ def _mark(walker: _Walker, main_id: int | None) -> set[int]:
     return chrome_ids
 
 
-def find_main(body: HtmlElement, spans: dict[int, _Span]) -> int | None:
-    """The main content container, if the page has a credible one."""
+def find_main(spans: dict[int, _Span]) -> int | None:
+    """The main content container, if the page has a credible one (read off the walk's
+    record of every element: no search of the tree)."""
     body_chars = max(spans[0].chars, 1)
-    for xpath in MAIN_XPATHS:
-        for el in body.xpath(xpath):
-            el_id = element_id(el)
-            if el_id is not None and spans[el_id].chars >= MIN_MAIN_SHARE * body_chars:
+    in_order = sorted(spans)
+    for attribute, value in MAIN_MARKS:
+        for el_id in in_order:
+            span = spans[el_id]
+            if span.marked(attribute, value) and span.chars >= MIN_MAIN_SHARE * body_chars:
                 return el_id
     return None
 
@@ -311,7 +327,7 @@ def linearize_page(tree: HtmlElement) -> tuple[list[Block], list[HtmlElement]]:
     root = body if body is not None else tree
     walker = _Walker()
     walker.block(root)
-    main_id = find_main(root, walker.spans)
+    main_id = find_main(walker.spans)
     chrome_ids = _mark(walker, main_id)
     focus_main(walker.blocks)
     images = [
