@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from html import escape
 
+from sitegen import PROS  # the same practitioners sign the generated answers
+
 GENERAL = """
 the a of and to in is that for it with as on be by this are or your can at from
 an not will more may have if but you when which most also some these they their
@@ -83,13 +85,6 @@ TREATMENTS = (
     "acupuncture",
     "graded loading",
     "hydrotherapy",
-)
-PROS = (
-    ("Jane Doe", "RMT", "Registered Massage Therapist"),
-    ("Jonathan Sun", "BPE, CAT(C)", "Certified Athletic Therapist"),
-    ("Priya Patel", "MScPT", "Registered Physiotherapist"),
-    ("Marc Tremblay", "DC", "Chiropractor"),
-    ("Amelia Chen", "RMT", "Registered Massage Therapist"),
 )
 DURATIONS = "two days|a week|ten days|two weeks|three weeks|a month|six weeks|three months"
 TEMPLATES = (
