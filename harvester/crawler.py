@@ -110,6 +110,9 @@ class _Crawler:
         self.traps = TrapGuard(self.options.max_per_template, self.options.max_query_variants)
 
     def enqueue(self, url: str, depth: int, parent: str | None, force: bool = False) -> None:
+        if len(url) > self.scope.max_length:
+            self.traps.capped["URL length"] += 1
+            return
         if not force and not self.scope.allows(url):
             if url not in self.skipped:
                 self.skipped.add(url)

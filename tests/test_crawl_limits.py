@@ -61,6 +61,7 @@ def site(server: Server) -> None:
         "/tracked?utm_source=b&fbclid=x",
         "/tracked",
         "/tracked#top",
+        "/long/" + "x" * 3000,
     ]
     anchors = "".join(f"<a href='{link}'>{link}</a> " for link in links)
     home = f"<html><body><h1>Home</h1><p>Links.</p>{anchors}</body></html>".encode()
@@ -94,6 +95,8 @@ def test_limits(fixture_site: Server, tmp_path: Path) -> None:
     calendar_requests = [p for p in fixture_site.requests if p.startswith("/calendar/")]
     assert len(calendar_requests) == 20
     assert "path template cap" in result.stderr
+    assert "URL length cap 1" in result.stderr
+    assert not any(p.startswith("/long/") for p in fixture_site.requests)
 
     assert "/huge aborted" in fixture_site.state.flags
     assert "/huge-chunked aborted" in fixture_site.state.flags

@@ -58,6 +58,8 @@ def test_every_removal_is_explained(crawl: dict[str, Any]) -> None:
     copyright_lines = [r for r in removals if "Copyright" in r["text"]]
     assert len(copyright_lines) == len(crawl["records"]) + 1  # index.html is also "/"
     assert all(r["pages"] >= 3 for r in copyright_lines)
+    ids = {r["url"]: r["id"] for r in crawl["records"].values()}
+    assert all(r["record_id"] == ids[r["url"]] for r in removals if r["url"] in ids)
     folded = [r for r in removals if r["reason"] == "duplicate-page"]
     assert [(r["url"].rsplit("/", 1)[-1], r["folded_into"].rsplit("/", 1)[-1]) for r in folded] == [
         ("index.html", "")

@@ -95,14 +95,17 @@ def clean_blocks(
     """The page's blocks without template (in-page repeats went when it was read); and
     how many of each went."""
     blocks, repeats = page.blocks, page.repeats
+    record_id = page_id(page.canonical or page.url)
     if explain:
         for repeat in repeats:
-            explain(Removal(page.url, "repeat", repeat.text, {"copy_of": repeat.copy_of}))
+            detail = {"copy_of": repeat.copy_of}
+            explain(Removal(page.url, "repeat", repeat.text, detail, record_id))
     drop = model.template_in(blocks, _qa_text(page), page.title) if model else set()
     if explain and model:
         for index in sorted(drop):
             text = blocks[index].text
-            explain(Removal(page.url, "template", text, {"pages": model.pages_with(blocks[index])}))
+            detail = {"pages": model.pages_with(blocks[index])}
+            explain(Removal(page.url, "template", text, detail, record_id))
     return [b for i, b in enumerate(blocks) if i not in drop], len(repeats), len(drop)
 
 
