@@ -48,11 +48,11 @@ CHROME_ROLES = frozenset(
 STRONG_WORDS = frozenset(
     "breadcrumb breadcrumbs cookie cookies consent gdpr newsletter subscribe signup share "
     "sharing social comments comment respond advert advertisement sponsored popup "
-    "skip".split()
+    "skip trending recommended outbrain taboola promo".split()
 )
 WEAK_WORDS = frozenset(
     "nav navbar navigation menu menubar footer sidebar pagination pager ads modal masthead "
-    "topbar toolbar related widget-area".split()
+    "topbar toolbar related widget-area caption credit credits popular".split()
 )
 CHROME_TOKENS = frozenset({"header", "site-header", "top-bar", "related-posts"})
 NEVER_CHROME = frozenset({"html", "body", "main", "article"})
