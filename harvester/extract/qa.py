@@ -20,6 +20,7 @@ from ..models import QA, Block
 from .qa_common import POSITION_LAST, PageBlocks
 from .qa_html import definition_qa, details_qa, heading_qa
 from .qa_labels import labelled_qa
+from .qa_segment import segment_qa
 from .qa_structured import jsonld_qa, microdata_qa, rdfa_qa
 from .qa_widgets import disclosure_qa, widget_qa
 
@@ -30,6 +31,7 @@ DETECTORS: tuple[Detector, ...] = (
     details_qa,
     definition_qa,
     heading_qa,
+    segment_qa,
     widget_qa,
     disclosure_qa,
     microdata_qa,

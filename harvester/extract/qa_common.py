@@ -22,8 +22,19 @@ from .signature import split_signature
 POSITION_LAST = 10**9  # structured data has no place in the page: after HTML copies
 MAX_QUESTION_CHARS = 400  # longer "questions" in a button are something else
 
-Q_LABEL = re.compile(r"^(?:Q|[Qq]uestion|QUESTION)\s*\d{0,3}\s*[:.]\s*(?:\|\s*)?(.*)$", re.S)
-A_LABEL = re.compile(r"^(?:A|[Aa]nswer|ANSWER)\s*\d{0,3}\s*[:.]\s*(?:\|\s*)?(.*)$", re.S)
+# "Q:" / "Question:" / "Frage:" / "F:" and their answers, in English, German and French.
+Q_LABEL = re.compile(
+    r"^(?:Q|F|[Qq]uestion|QUESTION|[Ff]rage|FRAGE)\s*\d{0,3}\s*[:.]\s*(?:\|\s*)?(.*)$", re.S
+)
+A_LABEL = re.compile(
+    r"^(?:A|R|[Aa]nswer|ANSWER|[Aa]ntwort|ANTWORT|[Rr][ée]ponse|R[ÉE]PONSE)\s*\d{0,3}\s*[:.]"
+    r"\s*(?:\|\s*)?(.*)$",
+    re.S,
+)
+# Numbering before a question in a run: "1.", "2)", "Q3)", "Q 4:", "#5".
+NUMBERING = re.compile(r"^(?:Q\s*|#\s*)?(\d{1,3})\s*[.):]\s+(?=\S)")
+# Toggle glyphs and arrows that accordions print beside a question.
+_GLYPHS = "+−–—▼▲▾▴▸▹►◄›‹»«❯❮⌄⌃✚✕×"
 _QUESTION_END = re.compile(r"[?？][\"'”’»)\]]*$")
 # The label of a control, not a question: "Read more", "Show all", "Menu".
 _CONTROL = re.compile(
@@ -75,6 +86,9 @@ _MARKED = etree.XPath(
 )
 
 
+_WALKED = etree.XPath(f"descendant-or-self::*[@{ID_ATTR}]")
+
+
 class PageBlocks(list[Block]):
     """The page's blocks, able to find the blocks inside any element the walk visited.
 
@@ -88,6 +102,7 @@ class PageBlocks(list[Block]):
         self.tree = tree
         self._reach_ids: list[int] | None = None
         self._marked: list[HtmlElement] | None = None
+        self._elements: dict[int, HtmlElement] | None = None
 
     @property
     def _reach(self) -> list[int]:
@@ -120,6 +135,13 @@ class PageBlocks(list[Block]):
         if self._marked is None:
             self._marked = select(_MARKED, self.tree)
         return self._marked
+
+    def element(self, block: Block) -> HtmlElement | None:
+        """The element a block was read from (the walked elements, indexed once)."""
+        if self._elements is None:
+            found = select(_WALKED, self.tree)
+            self._elements = {int(str(el.get(ID_ATTR))): el for el in found}
+        return self._elements.get(block.path[-1]) if block.path else None
 
     def heading(self, block: Block) -> HtmlElement | None:
         """The <hN> element of a heading block (found by tag: a cheap scan)."""
@@ -269,10 +291,20 @@ def _without_label(label: re.Pattern[str], text: str) -> str:
     return match.group(1).strip() if match else text
 
 
+def strip_glyphs(text: str) -> str:
+    """ "+ Is it safe? ▼" -> "Is it safe?": toggle icons are not part of a question."""
+    return text.strip().strip(_GLYPHS + " \u00a0").strip()
+
+
+def strip_numbering(text: str) -> str:
+    return NUMBERING.sub("", text, count=1)
+
+
 def make_qa(question: str, lines: list[Line], position: int) -> QA | None:
-    """A Q&A from a question and its answer lines: labels ("Q:", "A:") dropped, and a
-    signature at the end of the answer (never a list item) split into answered_by."""
-    question = _without_label(Q_LABEL, question.strip())
+    """A Q&A from a question and its answer lines: labels ("Q:", "A:") and toggle glyphs
+    dropped, and a signature at the end of the answer (never a list item) split into
+    answered_by."""
+    question = _without_label(Q_LABEL, strip_glyphs(question))
     if _CONTROL.match(question) and not is_question(question):
         return None
     if lines and A_LABEL.match(lines[0].text):
