@@ -39,7 +39,14 @@ DETECTORS: tuple[Detector, ...] = (
     jsonld_qa,
 )
 SAME_QUESTION = 0.9
-SAME_ANSWER = 0.8  # share of the shorter answer's words found in the other
+SAME_ANSWER = 0.8  # share of the longer answer's words found in the other
+# A structured-data pair and a visible one are one Q&A when their wording is close
+# enough: the question reworded for search engines ("Is the Foot BBL safe?" for "Is it
+# safe?"), the answer shortened or flattened.
+TWIN_QUESTION = 0.5  # share of the shorter question's word stems in the other
+TWIN_ANSWER = 0.3  # share of the shorter answer's words in the other (reworded too)
+SAME_WORDING = 0.85  # either alone, this high, is enough
+STEM = 5  # "treated" and "treat", "bunions" and "bunion": one stem
 
 
 def _key(text: str) -> str:
@@ -56,10 +63,20 @@ def _same_question(a: str, b: str) -> bool:
 
 
 def _same_answer(a: set[str], b: set[str]) -> bool:
-    """One answer, perhaps flattened (JSON-LD) or signed in one copy only; not the same
-    question answered differently (two locations' opening hours)."""
+    """One answer shown twice (a desktop and a mobile template, one copy signed); not
+    the same question answered differently (two locations' opening hours, a section
+    heading and an FAQ item that ask alike)."""
+    longer = max(len(a), len(b))
+    return longer == 0 or len(a & b) >= SAME_ANSWER * longer
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
     shorter = min(len(a), len(b))
-    return shorter == 0 or len(a & b) >= SAME_ANSWER * shorter
+    return len(a & b) / shorter if shorter else 0.0
+
+
+def _stems(text: str) -> set[str]:
+    return {word[:STEM] for word in _key(text).split()}
 
 
 @dataclass
@@ -71,9 +88,8 @@ class _Copies:
 
 def _rank(qa: QA) -> tuple[int, int, int]:
     """Copies compete on their text: a signature split off it, then structure, then
-    length. Structured data is metadata: its author never outranks a page's text."""
-    signed = qa.answered_by is not None and qa.position < POSITION_LAST
-    return (signed, qa.answer.count("\n"), len(qa.answer) + len(qa.question))
+    length."""
+    return (qa.answered_by is not None, qa.answer.count("\n"), len(qa.answer) + len(qa.question))
 
 
 def _best(copies: list[QA]) -> QA:
@@ -82,13 +98,19 @@ def _best(copies: list[QA]) -> QA:
     return replace(best, answered_by=signer, position=copies[0].position)
 
 
-def merge_copies(found: list[QA]) -> list[QA]:
-    """One QA per distinct question and answer: the most complete copy, in page order."""
+def _merge_visible(found: list[QA]) -> list[QA]:
+    """One QA per distinct question and answer shown on the page, in page order."""
     groups: list[_Copies] = []
     by_key: dict[str, list[_Copies]] = {}
     for qa in sorted(found, key=lambda q: q.position):
         key, words = _key(qa.question), set(_key(qa.answer).split())
-        same = (g for g in by_key.get(key, []) if _same_answer(words, g.words))
+        # One question element read by two detectors is one Q&A, however far each
+        # took its answer; elsewhere on the page, a copy has the same answer.
+        same = (
+            g
+            for g in by_key.get(key, [])
+            if g.qas[0].position == qa.position or _same_answer(words, g.words)
+        )
         group = next(same, None) or next(
             (
                 g
@@ -103,6 +125,47 @@ def merge_copies(found: list[QA]) -> list[QA]:
             by_key.setdefault(key, []).append(group)
         group.qas.append(qa)
     return [_best(group.qas) for group in groups]
+
+
+def _twin_score(structured: QA, visible: QA) -> float:
+    """How alike a structured-data pair and a visible one are; 0 when not twins."""
+    question = _overlap(_stems(structured.question), _stems(visible.question))
+    answer = _overlap(set(_key(structured.answer).split()), set(_key(visible.answer).split()))
+    twins = (question >= TWIN_QUESTION and answer >= TWIN_ANSWER) or max(
+        question, answer
+    ) >= SAME_WORDING
+    return question + answer if twins else 0.0
+
+
+def _fold_structured(visible: list[QA], structured: list[QA]) -> list[QA]:
+    """Structured data describing the visible FAQ adds nothing but a signer: the page's
+    wording and answer text stay. Pairs found only in structured data are kept."""
+    scores = sorted(
+        ((_twin_score(s, v), i, j) for i, s in enumerate(structured) for j, v in enumerate(visible)),
+        reverse=True,
+    )
+    twin_of: dict[int, int] = {}
+    taken: set[int] = set()
+    for score, i, j in scores:
+        if score <= 0:
+            break
+        if i in twin_of or j in taken:
+            continue
+        twin_of[i] = j
+        taken.add(j)
+    merged = list(visible)
+    for i, j in twin_of.items():
+        if merged[j].answered_by is None and structured[i].answered_by is not None:
+            merged[j] = replace(merged[j], answered_by=structured[i].answered_by)
+    alone = [s for i, s in enumerate(structured) if i not in twin_of]
+    return merged + _merge_visible(alone)
+
+
+def merge_copies(found: list[QA]) -> list[QA]:
+    """One QA per distinct question and answer: the most complete visible copy, in page
+    order, then what only structured data holds."""
+    visible = _merge_visible([q for q in found if q.position < POSITION_LAST])
+    return _fold_structured(visible, [q for q in found if q.position >= POSITION_LAST])
 
 
 def find_qa(tree: HtmlElement, blocks: list[Block]) -> list[QA]:

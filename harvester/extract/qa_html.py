@@ -11,6 +11,7 @@ from lxml.html import HtmlElement
 from ..models import QA
 from .qa_common import (
     A_LABEL,
+    NUMBERING,
     Q_LABEL,
     Candidate,
     Line,
@@ -24,12 +25,14 @@ from .qa_common import (
     is_question,
     make_qa,
     next_key,
+    strip_numbering,
     visible_text,
 )
+from .qa_segment import TRAILER, attribute_from_intro
 
 # A disclosure holding disclosures (an FAQ category) is not itself a Q&A.
 _HAS_DETAILS = etree.XPath("boolean(.//details)")
-QUESTION_LEVELS = range(2, 6)
+QUESTION_LEVELS = range(1, 7)
 MIN_QUESTION_HEADINGS = 2
 
 
@@ -87,15 +90,20 @@ def definition_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
     return accept(page, candidates)
 
 
-def _section_lines(page: PageBlocks, index: int) -> list[Line]:
-    """The blocks after heading `index`, up to the next heading of the same or a higher
-    level, or the edge of the element that holds the heading and its first paragraph."""
+def _section_lines(page: PageBlocks, index: int, stop: int) -> list[Line]:
+    """The blocks after heading `index`, up to the next question of its run (`stop`), the
+    next heading of the same or a higher level, the page's trailer ("Sources"), or the
+    edge of the element that holds the heading and its first paragraph."""
     heading = page[index]
     scope: tuple[int, ...] | None = None
     lines: list[Line] = []
-    for j in range(index + 1, len(page)):
+    for j in range(index + 1, stop):
         block = page[j]
-        if block.chrome or (block.kind == "heading" and block.level <= heading.level):
+        if (
+            block.chrome
+            or (block.kind == "heading" and block.level <= heading.level)
+            or TRAILER.match(block.text)
+        ):
             break
         if scope is None:
             scope = common_prefix(heading.path, block.path)
@@ -106,15 +114,27 @@ def _section_lines(page: PageBlocks, index: int) -> list[Line]:
 
 
 def _sibling_headings(page: PageBlocks) -> dict[tuple[int, int], list[int]]:
-    """Headings of levels 2-5 grouped by (enclosing heading, level)."""
+    """Headings grouped by (enclosing heading, level); numbered ones ("1. …", "2. …") by
+    the element that holds them, whatever their levels (sites mix h5 and h6 in one list)."""
     groups: dict[tuple[int, int], list[int]] = {}
     stack: list[tuple[int, int]] = []  # (index, level) of the open sections
+    numbers: dict[int, tuple[int, int]] = {}  # container -> (last number, its series)
     for i, block in enumerate(page):
         if block.kind != "heading" or block.chrome:
             continue
         while stack and stack[-1][1] >= block.level:
             stack.pop()
-        if block.level in QUESTION_LEVELS:
+        numbered = NUMBERING.match(block.text)
+        if block.level in QUESTION_LEVELS and numbered:
+            # A series restarts at a number no higher than the last: how-to steps
+            # "1. Gather the seeds" and an FAQ "1. Can I…?" under one container.
+            container = block.path[-2] if len(block.path) > 1 else -1
+            last, series = numbers.get(container, (0, i))
+            number = int(numbered.group(1))
+            series = series if number > last else i
+            numbers[container] = (number, series)
+            groups.setdefault((container, -series - 1), []).append(i)
+        elif block.level in QUESTION_LEVELS:
             groups.setdefault((stack[-1][0] if stack else -1, block.level), []).append(i)
         stack.append((i, block.level))
     return groups
@@ -137,8 +157,14 @@ def heading_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
         questions = [i for i in members if is_question(page[i].text)]
         if not questions or not _is_faq_section(page, members, questions):
             continue
-        for i in questions:
-            qa = make_qa(" ".join(page[i].text.split("\n")), _section_lines(page, i), i)
+        numbered = all(NUMBERING.match(page[i].text) for i in members)
+        asked = members if numbered else questions
+        group: list[QA] = []
+        for k, i in enumerate(asked):
+            stop = asked[k + 1] if k + 1 < len(asked) else len(page)
+            question = strip_numbering(" ".join(page[i].text.split("\n")))
+            qa = make_qa(question, _section_lines(page, i, stop), i)
             if qa:
-                found.append(qa)
+                group.append(qa)
+        found += attribute_from_intro(page, group)
     return found

@@ -43,7 +43,7 @@ from .qa_common import (
     visible_text,
 )
 
-Shape = tuple[str, str, str, str]
+Shape = tuple[str, ...]
 
 MIN_RUN = 2
 INTRO_BLOCKS = 15  # how far before the first question the title and intro may be
@@ -72,7 +72,7 @@ _ASKER_SIGNATURE = re.compile(r"\s*(?:--|—|–)\s*[A-Z][A-Z\s,.'’-]+$")
 TRAILER = re.compile(
     r"^(?:want to (?:know|learn|read) more|more information|further information|"
     r"related(?: articles| posts| stories)?\b|read (?:more|also)|see also|share (?:this|on)|"
-    r"follow us|back to top|sources?\b|references?\b|footnotes?\b|notes?:|"
+    r"follow us|back to top|sources?\b|references?\b|footnotes?\b|"
     r"weitere (?:informationen|infos|artikel)|mehr zum thema|lesen sie (?:auch|mehr)|quellen?\b|"
     r"zum seitenanfang|nach oben|en savoir plus|à lire (?:aussi|également)|lire aussi|"
     r"pour aller plus loin|retour en haut)",
@@ -144,12 +144,13 @@ def _bold_prompt(page: PageBlocks, index: int, block: Block) -> Prompt | None:
     first, *rest = block.text.split("\n")
     first = _squash(first)
     if first == lead:
-        inline = rest
+        inline, form = rest, "line"
     elif first.startswith(lead) and is_question(lead):
-        inline = [first[len(lead) :].strip(), *rest]
+        inline, form = [first[len(lead) :].strip(), *rest], "run-in"
     else:
         return None
     shape, row = _shape(el)  # type: ignore[arg-type]
+    shape = (*shape, form)  # a bold line and a run-in bold question are not one series
     lines = [Line(index, text) for text in inline if text]
     return Prompt(index, shape, row, lead, lines)
 
@@ -274,6 +275,16 @@ def _conversational(questions: list[str]) -> bool:
         not _SECOND_PERSON.isdisjoint(re.findall(r"\w+", q.lower())) for q in questions
     )
     return 2 * asking > len(questions)
+
+
+def attribute_from_intro(page: PageBlocks, qas: list[QA]) -> list[QA]:
+    """An interview's pairs without a signature: the answerer the title or intro names."""
+    if not qas or not _conversational([q.question for q in qas]):
+        return qas
+    name = intro_name(page, qas[0].position)
+    if name is None:
+        return qas
+    return [q if q.answered_by else replace(q, answered_by=_person(name)) for q in qas]
 
 
 def intro_name(page: PageBlocks, first: int) -> str | None:
@@ -454,4 +465,4 @@ def is_faq_title(text: str) -> bool:
     return bool(FAQ_TITLE.search(text)) and len(text.split()) <= 8
 
 
-__all__ = ["segment_qa", "intro_name", "class_tokens"]
+__all__ = ["segment_qa", "attribute_from_intro", "TRAILER"]

@@ -22,6 +22,7 @@ from .qa_common import (
     Line,
     PageBlocks,
     element_lines,
+    is_question,
     join_lines,
     linearized_lines,
     make_qa,
@@ -124,20 +125,32 @@ def _author(answer: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> Person 
     return Person(name, credentials, title)
 
 
-def _question_qa(
+def _answers(node: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every answer of a question, the accepted one first (a QAPage lists several)."""
+    found = []
+    for prop in ("acceptedAnswer", "suggestedAnswer"):
+        value = node.get(prop)
+        for item in value if isinstance(value, list) else [value]:
+            answer = _first(item, by_id)
+            if answer is not None:
+                found.append(answer)
+    return found
+
+
+def _question_qas(
     node: dict[str, Any], by_id: dict[str, dict[str, Any]], position: int
-) -> QA | None:
-    answer = _first(node.get("acceptedAnswer"), by_id) or _first(node.get("suggestedAnswer"), by_id)
-    if answer is None:
-        return None
+) -> list[QA]:
     # A QAPage question's "name" is a short title; "text" is the question as asked.
     asked = _string(node.get("text")) or _string(node.get("name"))
-    qa = make_qa(
-        join_lines(fragment_lines(asked)), fragment_lines(_string(answer.get("text"))), position
-    )
-    if qa is None or qa.answered_by is not None:
-        return qa
-    return replace(qa, answered_by=_author(answer, by_id))
+    question = join_lines(fragment_lines(asked))
+    found = []
+    for answer in _answers(node, by_id):
+        qa = make_qa(question, fragment_lines(_string(answer.get("text"))), position)
+        if qa is not None and qa.answered_by is None:
+            qa = replace(qa, answered_by=_author(answer, by_id))
+        if qa is not None:
+            found.append(qa)
+    return found
 
 
 def _scripts(tree: HtmlElement) -> Iterator[Any]:
@@ -156,9 +169,7 @@ def jsonld_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
     for node in nodes:
         if "Question" not in _types(node):
             continue
-        qa = _question_qa(node, by_id, POSITION_LAST + len(found))
-        if qa:
-            found.append(qa)
+        found += _question_qas(node, by_id, POSITION_LAST + len(found))
     return found
 
 
@@ -198,23 +209,58 @@ def _value_lines(page: PageBlocks, el: HtmlElement) -> list[Line]:
     return fragment_lines(content) if content is not None else element_lines(page, el)
 
 
+def _props(item: HtmlElement, name: str, syntax: Syntax) -> list[HtmlElement]:
+    """All of the item's properties `name`, in page order, not inside nested items."""
+    found = []
+    for child in item.iterchildren():
+        if not isinstance(child.tag, str):
+            continue
+        if name in _names(child.get(syntax.prop_attr)):
+            found.append(child)
+        elif not syntax.opens(child):
+            found += _props(child, name, syntax)
+    return found
+
+
+def _signer(answer: HtmlElement, syntax: Syntax) -> Person | None:
+    """schema.org Answer.author: the person who answered (never the asker or an editor,
+    whose cards sit outside the answer item)."""
+    author = _prop(answer, "author", syntax)
+    if author is None:
+        return None
+    name_el = _prop(author, "name", syntax) if syntax.opens(author) else author
+    if name_el is None:
+        return None
+    name = clean_text(name_el.get("content") or visible_text(name_el))
+    return Person(name) if name else None
+
+
+def _asked(item: HtmlElement, syntax: Syntax) -> HtmlElement | None:
+    """The question: its title when that asks (a Q&A site's), else the text as asked."""
+    name, text = _prop(item, "name", syntax), _prop(item, "text", syntax)
+    if name is not None and is_question(name.get("content") or visible_text(name)):
+        return name
+    return text if text is not None else name
+
+
 def _attribute_qa(tree: HtmlElement, page: PageBlocks, syntax: Syntax) -> list[QA]:
     found: list[QA] = []
     for item in page.marked:
         if not syntax.opens(item) or "Question" not in _names(item.get(syntax.type_attr)):
             continue
-        asked = _prop(item, "text", syntax)
-        asked = asked if asked is not None else _prop(item, "name", syntax)
-        answer = _prop(item, "acceptedAnswer", syntax)
-        answer = answer if answer is not None else _prop(item, "suggestedAnswer", syntax)
-        if asked is None or answer is None:
+        asked = _asked(item, syntax)
+        answers = _props(item, "acceptedAnswer", syntax) + _props(item, "suggestedAnswer", syntax)
+        if asked is None:
             continue
-        text = _prop(answer, "text", syntax)
         question = asked.get("content") or visible_text(asked)
-        lines = _value_lines(page, text if text is not None else answer)
-        qa = make_qa(question, lines, page.position(asked))
-        if qa:
-            found.append(qa)
+        for answer in answers:
+            text = _prop(answer, "text", syntax)
+            lines = _value_lines(page, text if text is not None else answer)
+            qa = make_qa(question, lines, page.position(asked))
+            if qa and qa.answered_by is None:
+                qa = replace(qa, answered_by=_signer(answer, syntax))
+            if qa:
+                found.append(qa)
     return found
 
 
