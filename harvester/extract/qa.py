@@ -141,7 +141,11 @@ def _fold_structured(visible: list[QA], structured: list[QA]) -> list[QA]:
     """Structured data describing the visible FAQ adds nothing but a signer: the page's
     wording and answer text stay. Pairs found only in structured data are kept."""
     scores = sorted(
-        ((_twin_score(s, v), i, j) for i, s in enumerate(structured) for j, v in enumerate(visible)),
+        (
+            (_twin_score(s, v), i, j)
+            for i, s in enumerate(structured)
+            for j, v in enumerate(visible)
+        ),
         reverse=True,
     )
     twin_of: dict[int, int] = {}

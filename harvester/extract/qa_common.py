@@ -45,6 +45,16 @@ _CONTROL = re.compile(
 FAQ_TITLE = re.compile(
     r"\b(?:faqs?|f\.a\.q\b|frequently[\s-]+asked|questions|q\s*&\s*a|q\s+and\s+a)", re.I
 )
+# A heading that introduces an FAQ is its title, not one of its questions.
+_FAQ_INTRO = re.compile(
+    r"^(?:(?:do you |still )?(?:have|got) (?:a |any |more |other |further )?questions?"
+    r"|any (?:other |more |further )?questions|questions\s*(?:and|&)\s*answers"
+    r"|(?:frequently asked|common|popular|top|your) questions|faqs?|f\.a\.q\.?"
+    r"|(?:noch |weitere )?fragen|haben sie (?:noch )?fragen|häufig gestellte fragen"
+    r"|häufige fragen|fragen und antworten|une question|des questions|questions fréquentes"
+    r"|foire aux questions)\b[^.!]{0,40}$",
+    re.I,
+)
 FAQ_WORDS = frozenset({"faq", "faqs", "faqfield", "qa", "qanda", "questions"})
 # Screen-reader labels and icons inside a question's button are not the question.
 _UNSEEN_CLASSES = frozenset(
@@ -284,6 +294,11 @@ def class_tokens(el: HtmlElement) -> set[str]:
 
 def is_question(text: str) -> bool:
     return bool(_QUESTION_END.search(text.strip()))
+
+
+def introduces_faq(text: str) -> bool:
+    """ "Have a question?", "Frequently asked questions": a section's title."""
+    return bool(_FAQ_INTRO.match(text.strip()))
 
 
 def _without_label(label: re.Pattern[str], text: str) -> str:

@@ -22,6 +22,7 @@ from .qa_common import (
     element_lines,
     faq_context,
     in_chrome,
+    introduces_faq,
     is_question,
     make_qa,
     next_key,
@@ -154,6 +155,7 @@ def heading_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
     """<h2>–<h5> ending in "?", answered by the paragraphs up to the next heading."""
     found: list[QA] = []
     for members in _sibling_headings(page).values():
+        members = [i for i in members if not introduces_faq(page[i].text)]
         questions = [i for i in members if is_question(page[i].text)]
         if not questions or not _is_faq_section(page, members, questions):
             continue

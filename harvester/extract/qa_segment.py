@@ -30,14 +30,12 @@ from lxml.html import HtmlElement
 from ..models import QA, Block, Person
 from .qa_common import (
     A_LABEL,
-    FAQ_TITLE,
     Q_LABEL,
     Line,
     PageBlocks,
     block_lines,
-    class_tokens,
+    introduces_faq,
     is_question,
-    join_lines,
     make_qa,
     strip_numbering,
     visible_text,
@@ -149,7 +147,7 @@ def _bold_prompt(page: PageBlocks, index: int, block: Block) -> Prompt | None:
         inline, form = [first[len(lead) :].strip(), *rest], "run-in"
     else:
         return None
-    shape, row = _shape(el)  # type: ignore[arg-type]
+    shape, row = _shape(el)
     shape = (*shape, form)  # a bold line and a run-in bold question are not one series
     lines = [Line(index, text) for text in inline if text]
     return Prompt(index, shape, row, lead, lines)
@@ -170,7 +168,9 @@ def _in_row(page: PageBlocks, block: Block, row: tuple[str, str], tag: str) -> b
 
 
 def _ends_answer(block: Block) -> bool:
-    return bool(TRAILER.match(block.text) or _SEPARATOR.match(block.text) or _CREDIT.search(block.text))
+    return bool(
+        TRAILER.match(block.text) or _SEPARATOR.match(block.text) or _CREDIT.search(block.text)
+    )
 
 
 def _answer(page: PageBlocks, prompt: Prompt, end: int, last: bool) -> list[Line]:
@@ -233,7 +233,7 @@ def bold_runs(page: PageBlocks) -> list[_Pair]:
         for i, block in enumerate(page)
         if block.kind == "para" and not block.chrome
         for p in [_bold_prompt(page, i, block)]
-        if p is not None
+        if p is not None and not introduces_faq(p.question)
     ]
     pairs: list[_Pair] = []
     for run in _runs(prompts):
@@ -271,9 +271,7 @@ def _is_name(label: str) -> bool:
 
 def _conversational(questions: list[str]) -> bool:
     """Questions put to someone ("you", "vous", "Sie"): an interview, not a reader's FAQ."""
-    asking = sum(
-        not _SECOND_PERSON.isdisjoint(re.findall(r"\w+", q.lower())) for q in questions
-    )
+    asking = sum(not _SECOND_PERSON.isdisjoint(re.findall(r"\w+", q.lower())) for q in questions)
     return 2 * asking > len(questions)
 
 
@@ -343,9 +341,7 @@ def _turns(page: PageBlocks) -> list[_Turn]:
             labelled[i] = found
     counts = Counter(_family(speaker) for speaker, _, _ in labelled.values())
     speakers = {
-        s
-        for s, _, _ in labelled.values()
-        if counts[_family(s)] >= MIN_RUN or _SALUTATION.match(s)
+        s for s, _, _ in labelled.values() if counts[_family(s)] >= MIN_RUN or _SALUTATION.match(s)
     }
     turns: list[_Turn] = []
     row: tuple[str, str] | None = None
@@ -458,11 +454,3 @@ def segment_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
             qa = replace(qa, answered_by=_person(pair.speaker))
         found.append(qa)
     return found
-
-
-def is_faq_title(text: str) -> bool:
-    """ "Frequently asked questions", "Have a question?": a section title, not a question."""
-    return bool(FAQ_TITLE.search(text)) and len(text.split()) <= 8
-
-
-__all__ = ["segment_qa", "attribute_from_intro", "TRAILER"]
