@@ -80,7 +80,7 @@ def select(xpath: etree.XPath, root: HtmlElement) -> list[HtmlElement]:
 # toggles (aria-expanded; Bootstrap 3's bare data-toggle; Bootstrap 5 always prints
 # aria-expanded), schema.org items (microdata, RDFa). Each further scan of a large page
 # costs about as much as this one, so detectors filter its short result instead.
-CLASS_HINTS = ("question", "title", "header")
+CLASS_HINTS = ("question", "title", "header", "frage", "faq")
 _MARKING_ATTRIBUTES = ("aria-expanded", "data-toggle", "itemscope", "typeof")
 # A union of attribute steps: libxml2 walks attribute nodes faster than it tests
 # predicates on every element.

@@ -6,6 +6,7 @@ how Wix, Bootstrap and hand-made accordions mark up a question and its hidden an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from lxml.html import HtmlElement
 
 from ..models import QA
 from .qa_common import (
+    FAQ_WORDS,
     MAX_QUESTION_CHARS,
     Candidate,
     Line,
@@ -39,6 +41,31 @@ class Widget:
     question: frozenset[str]
     answer: frozenset[str]
     faq: bool = False  # made only for Q&A: every item counts, questions or not
+
+    def part(self, toks: set[str]) -> str | None:
+        """ "question", "answer" or None: what an element with these classes is."""
+        if not toks.isdisjoint(self.answer):
+            return "answer"
+        return "question" if not toks.isdisjoint(self.question) else None
+
+
+@dataclass(frozen=True)
+class ClassWords(Widget):
+    """Any other FAQ markup whose class names say question and answer in the page's
+    language, as whole words of the class: "qa-question", "faq-item__title", "frage",
+    "reponse". Quizzes and polls name their questions too, so their items are not read.
+    """
+
+    def part(self, toks: set[str]) -> str | None:
+        words = {w for t in toks for w in re.split(r"[-_]+", t.lower()) if w}
+        if not words.isdisjoint(_NOT_FAQ):
+            return None
+        faq = not words.isdisjoint(FAQ_WORDS)
+        if not words.isdisjoint(self.answer) or (faq and not words.isdisjoint(_ANSWER_PARTS)):
+            return "answer"
+        if not words.isdisjoint(self.question) or (faq and not words.isdisjoint(_TITLE_PARTS)):
+            return "question"
+        return None
 
 
 def _widget(name: str, question: str, answer: str, faq: bool = False) -> Widget:
@@ -66,21 +93,34 @@ WIDGETS = (
     # h3.faqfield-question + div.faqfield-answer (Drupal FAQ field, simple and accordion)
     _widget("Drupal FAQ field", "faqfield-question", "faqfield-answer", faq=True),
 )
+_TITLE_PARTS = frozenset("title header heading head toggle trigger summary q".split())
+_ANSWER_PARTS = frozenset("content body text panel description collapse a".split())
+# Class words of things that name a question without being an FAQ.
+_NOT_FAQ = frozenset(
+    "quiz poll survey vote votes voting umfrage sondage trivia hyperlink link icon fa count "
+    "circle".split()
+)
+CLASS_WORDS = ClassWords(
+    "Class names",
+    frozenset("question questions frage fragen pregunta domanda".split()),
+    frozenset("answer answers antwort antworten reponse réponse respuesta risposta".split()),
+)
 MAX_CLIMB = 4  # from a question to the item holding its answer: span, button, h4, li
 
 
 def _widget_of(el: HtmlElement) -> Widget | None:
     toks = class_tokens(el)
-    return next((w for w in WIDGETS if not toks.isdisjoint(w.question)), None)
+    widget = next((w for w in WIDGETS if not toks.isdisjoint(w.question)), None)
+    if widget is None and CLASS_WORDS.part(toks) == "question":
+        return CLASS_WORDS
+    return widget
 
 
 def _first_part(root: HtmlElement, widget: Widget) -> tuple[str, HtmlElement] | None:
     for node in root.iter():
-        toks = class_tokens(node) if isinstance(node.tag, str) else set()
-        if not toks.isdisjoint(widget.answer):
-            return "answer", node
-        if not toks.isdisjoint(widget.question):
-            return "question", node
+        part = widget.part(class_tokens(node)) if isinstance(node.tag, str) else None
+        if part is not None:
+            return part, node
     return None
 
 
