@@ -28,6 +28,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/qa.py
 	$(BIN)/python bench/dedup.py
 	$(BIN)/python bench/crawl.py
 

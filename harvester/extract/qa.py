@@ -46,6 +46,7 @@ SAME_ANSWER = 0.8  # share of the longer answer's words found in the other
 TWIN_QUESTION = 0.5  # share of the shorter question's word stems in the other
 TWIN_ANSWER = 0.3  # share of the shorter answer's words in the other (reworded too)
 SAME_WORDING = 0.85  # either alone, this high, is enough
+CUT_COPY_HEAD = 60  # characters two copies of one answer open with alike
 STEM = 5  # "treated" and "treat", "bunions" and "bunion": one stem
 
 
@@ -68,6 +69,14 @@ def _same_answer(a: set[str], b: set[str]) -> bool:
     heading and an FAQ item that ask alike)."""
     longer = max(len(a), len(b))
     return longer == 0 or len(a & b) >= SAME_ANSWER * longer
+
+
+def _cut_copy(a: str, b: str, words_a: set[str], words_b: set[str]) -> bool:
+    """One answer, one copy cut short (a template that shows the first paragraph): it
+    starts as the other starts, and its words are in the other."""
+    shorter, longer = sorted((a, b), key=len)
+    head = shorter[:CUT_COPY_HEAD]
+    return longer.startswith(head) and _overlap(words_a, words_b) >= SAME_ANSWER
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -104,12 +113,14 @@ def _merge_visible(found: list[QA]) -> list[QA]:
     by_key: dict[str, list[_Copies]] = {}
     for qa in sorted(found, key=lambda q: q.position):
         key, words = _key(qa.question), set(_key(qa.answer).split())
-        # One question element read by two detectors is one Q&A, however far each
-        # took its answer; elsewhere on the page, a copy has the same answer.
+        # One question element read by two detectors is one Q&A, though one took its
+        # answer further; elsewhere on the page, a copy has the same answer.
         same = (
             g
             for g in by_key.get(key, [])
-            if g.qas[0].position == qa.position or _same_answer(words, g.words)
+            if _same_answer(words, g.words)
+            or _cut_copy(qa.answer, g.qas[0].answer, words, g.words)
+            or (g.qas[0].position == qa.position and _overlap(words, g.words) >= SAME_ANSWER)
         )
         group = next(same, None) or next(
             (

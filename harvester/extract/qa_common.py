@@ -23,16 +23,18 @@ POSITION_LAST = 10**9  # structured data has no place in the page: after HTML co
 MAX_QUESTION_CHARS = 400  # longer "questions" in a button are something else
 
 # "Q:" / "Question:" / "Frage:" / "F:" and their answers, in English, German and French.
-Q_LABEL = re.compile(
-    r"^(?:Q|F|[Qq]uestion|QUESTION|[Ff]rage|FRAGE)\s*\d{0,3}\s*[:.]\s*(?:\|\s*)?(.*)$", re.S
-)
+# "F." and "R." start names ("F. Scott"): the German and French letters need a colon.
+Q_WORDS = r"(?:(?:Q|[Qq]uestion|QUESTION|[Ff]rage|FRAGE)\s*\d{0,3}\s*[:.]|F\s*\d{0,3}\s*:)"
+Q_LABEL = re.compile(rf"^{Q_WORDS}\s*(?:\|\s*)?(.*)$", re.S)
 A_LABEL = re.compile(
-    r"^(?:A|R|[Aa]nswer|ANSWER|[Aa]ntwort|ANTWORT|[Rr][ée]ponse|R[ÉE]PONSE)\s*\d{0,3}\s*[:.]"
-    r"\s*(?:\|\s*)?(.*)$",
+    r"^(?:(?:A|[Aa]nswer|ANSWER|[Aa]ntwort|ANTWORT|[Rr][ée]ponse|R[ÉE]PONSE)\s*\d{0,3}\s*[:.]"
+    r"|R\s*\d{0,3}\s*:)\s*(?:\|\s*)?(.*)$",
     re.S,
 )
 # Numbering before a question in a run: "1.", "2)", "Q3)", "Q 4:", "#5".
 NUMBERING = re.compile(r"^(?:Q\s*|#\s*)?(\d{1,3})\s*[.):]\s+(?=\S)")
+# The asker's signature after a letter's last sentence: "— a reader in Ohio".
+_ASKER = re.compile(r"(?<=[.?!…\"”’)])\s*(?:--|—|–)\s*[^?\n]{1,60}$")
 # Toggle glyphs and arrows that accordions print beside a question.
 _GLYPHS = "+−–—▼▲▾▴▸▹►◄›‹»«❯❮⌄⌃✚✕×"
 _QUESTION_END = re.compile(r"[?？][\"'”’»)\]]*$")
@@ -63,6 +65,22 @@ _UNSEEN_CLASSES = frozenset(
 CHROME_TAGS = frozenset({"nav", "header", "footer", "aside"})
 CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "menu"})
 
+NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
+PARTICLE = r"(?:de|da|di|du|van|von|der|den|la|le|al|bin|ibn)"
+NAME = rf"(?:(?:Dr|Prof|Mr|Mrs|Ms)\.?\s+)?{NAME_WORD}(?:\s+(?:{PARTICLE}\s+)?{NAME_WORD}){{1,3}}"
+# What follows the last answer and is not part of it.
+TRAILER = re.compile(
+    r"^(?:want to (?:know|learn|read) more|more information|further information|"
+    r"related(?: articles| posts| stories)?\b|read (?:more|also)|see also|share (?:this|on)|"
+    r"follow us|back to top|sources?\b|references?\b|footnotes?\b|"
+    r"(?:have|got) a question\b.{0,20}(?:email|write|send|contact|call)|send (?:us )?your question|"
+    r"weitere (?:informationen|infos|artikel)|mehr zum thema|lesen sie (?:auch|mehr)|quellen?\b|"
+    r"zum seitenanfang|nach oben|en savoir plus|à lire (?:aussi|également)|lire aussi|"
+    r"pour aller plus loin|retour en haut)",
+    re.I,
+)
+CREDIT = re.compile(rf"\b(?:is|was) (?:written|edited) by ({NAME})")
+_SEPARATOR = re.compile(r"^[\s*_~=—–-]{3,}$")
 # A <br> whose next non-blank sibling is another <br>: a paragraph break typed as two.
 _DOUBLE_BR = etree.XPath(
     ".//br[following-sibling::node()[not(self::text()[normalize-space()=''])][1][self::br]]"
@@ -292,6 +310,12 @@ def class_tokens(el: HtmlElement) -> set[str]:
     return set(el.get("class", "").split())
 
 
+def ends_answer(text: str) -> bool:
+    """The page's trailer after the last answer: "More information", sources, "* * *",
+    a column's credit line, an invitation to send questions."""
+    return bool(TRAILER.match(text) or _SEPARATOR.match(text) or CREDIT.search(text))
+
+
 def is_question(text: str) -> bool:
     return bool(_QUESTION_END.search(text.strip()))
 
@@ -315,11 +339,18 @@ def strip_numbering(text: str) -> str:
     return NUMBERING.sub("", text, count=1)
 
 
+def without_asker(question: str) -> str:
+    """A reader's question signed by the reader ("… Is it safe? — a reader in Ohio",
+    "-- FEELING LIKE SECOND RATE"): the signature is not part of the question, and the
+    asker is never the one who answers."""
+    return _ASKER.sub("", question)
+
+
 def make_qa(question: str, lines: list[Line], position: int) -> QA | None:
     """A Q&A from a question and its answer lines: labels ("Q:", "A:") and toggle glyphs
     dropped, and a signature at the end of the answer (never a list item) split into
     answered_by."""
-    question = _without_label(Q_LABEL, strip_glyphs(question))
+    question = without_asker(_without_label(Q_LABEL, strip_glyphs(question)))
     if _CONTROL.match(question) and not is_question(question):
         return None
     if lines and A_LABEL.match(lines[0].text):

@@ -20,6 +20,7 @@ from .qa_common import (
     block_lines,
     common_prefix,
     element_lines,
+    ends_answer,
     faq_context,
     in_chrome,
     introduces_faq,
@@ -29,7 +30,7 @@ from .qa_common import (
     strip_numbering,
     visible_text,
 )
-from .qa_segment import TRAILER, attribute_from_intro
+from .qa_segment import attribute_from_intro
 
 # A disclosure holding disclosures (an FAQ category) is not itself a Q&A.
 _HAS_DETAILS = etree.XPath("boolean(.//details)")
@@ -103,7 +104,7 @@ def _section_lines(page: PageBlocks, index: int, stop: int) -> list[Line]:
         if (
             block.chrome
             or (block.kind == "heading" and block.level <= heading.level)
-            or TRAILER.match(block.text)
+            or ends_answer(block.text)
         ):
             break
         if scope is None:

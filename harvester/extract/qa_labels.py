@@ -10,14 +10,24 @@ import re
 from lxml.html import HtmlElement
 
 from ..models import QA
-from .qa_common import A_LABEL, Q_LABEL, Line, PageBlocks, common_prefix, join_lines, make_qa
+from .qa_common import (
+    A_LABEL,
+    Q_LABEL,
+    Q_WORDS,
+    Line,
+    PageBlocks,
+    common_prefix,
+    ends_answer,
+    join_lines,
+    make_qa,
+)
 
 COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)", re.I)
 MAX_QUESTION_LINES = 12
 
 
 # Where a "Q:" label may start a line: a cheap test before the page is cut into lines.
-_ANY_Q_LABEL = re.compile(r"^(?:Q|[Qq]uestion|QUESTION)\s*\d{0,3}\s*[:.]", re.M)
+_ANY_Q_LABEL = re.compile(rf"^{Q_WORDS}", re.M)
 
 
 def _lines(page: PageBlocks) -> list[Line]:
@@ -46,6 +56,7 @@ def _answer_end(page: PageBlocks, lines: list[Line], start: int, scope: tuple[in
             or block.kind == "heading"
             or block.path[: len(scope)] != scope
             or COPYRIGHT.match(line.text)
+            or ends_answer(line.text)
         ):
             break
         k += 1

@@ -25,18 +25,27 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from ..models import QA, Block, Person
+from .blocks import ID_ATTR
 from .qa_common import (
     A_LABEL,
+    CREDIT,
+    NAME,
+    NAME_WORD,
+    PARTICLE,
     Q_LABEL,
     Line,
     PageBlocks,
     block_lines,
+    ends_answer,
     introduces_faq,
     is_question,
+    join_lines,
     make_qa,
+    select,
     strip_numbering,
     visible_text,
 )
@@ -46,16 +55,20 @@ Shape = tuple[str, ...]
 MIN_RUN = 2
 INTRO_BLOCKS = 15  # how far before the first question the title and intro may be
 MAX_LABEL_CHARS = 40
+MAX_OWN_LABEL_CHARS = 60  # a name and a timestamp
 # Inline wrappers a bold run may sit in: <p><em><strong>…</strong></em></p>.
 _WRAPPERS = frozenset({"em", "i", "span", "u", "font", "a"})
+_BOLD = "self::strong or self::b"
+_BOLD_OPENED = etree.XPath(
+    f"descendant-or-self::*[@{ID_ATTR}][*[1][{_BOLD} or (("
+    + " or ".join(f"self::{tag}" for tag in sorted(_WRAPPERS))
+    + f") and *[1][{_BOLD}])]]"
+)
 # Elements that hold an answer's text beside its question: paragraphs, lists, tables.
 _ANSWER_TAGS = frozenset({"p", "ul", "ol", "dl", "table", "blockquote", "pre"})
-_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
-_PARTICLE = r"(?:de|da|di|du|van|von|der|den|la|le|al|bin|ibn)"
-NAME = rf"(?:(?:Dr|Prof|Mr|Mrs|Ms)\.?\s+)?{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_WORD}){{1,3}}"
 # "The Economist: …", "Mr Malone: …", "PAULO SERGIO: …", "AZ: …", "fluter.de: …".
 SPEAKER = re.compile(
-    rf"^((?:{_NAME_WORD}|[a-z][\w-]*\.[a-z]{{2,4}})(?:\s+(?:{_PARTICLE}\s+)?{_NAME_WORD}){{0,3}})"
+    rf"^((?:{NAME_WORD}|[a-z][\w-]*\.[a-z]{{2,4}})(?:\s+(?:{PARTICLE}\s+)?{NAME_WORD}){{0,3}})"
     r"\s*:\s+(?=\S)"
 )
 # A speaker named in an element of its own, perhaps with a timestamp: "Calvin 2m 8s".
@@ -64,33 +77,20 @@ _OWN_LABEL = re.compile(
 )
 # A salutation opens a letter or its reply: "DEAR ABBY:", "Liebe Frau Müller:".
 _SALUTATION = re.compile(r"^(?:dear|liebe|lieber|cher|chère)\s+", re.I)
-# The asker's signature at the end of a letter: "-- FEELING LIKE SECOND RATE".
-_ASKER_SIGNATURE = re.compile(r"\s*(?:--|—|–)\s*[A-Z][A-Z\s,.'’-]+$")
-# What follows the last answer and is not part of it.
-TRAILER = re.compile(
-    r"^(?:want to (?:know|learn|read) more|more information|further information|"
-    r"related(?: articles| posts| stories)?\b|read (?:more|also)|see also|share (?:this|on)|"
-    r"follow us|back to top|sources?\b|references?\b|footnotes?\b|"
-    r"weitere (?:informationen|infos|artikel)|mehr zum thema|lesen sie (?:auch|mehr)|quellen?\b|"
-    r"zum seitenanfang|nach oben|en savoir plus|à lire (?:aussi|également)|lire aussi|"
-    r"pour aller plus loin|retour en haut)",
-    re.I,
-)
-_CREDIT = re.compile(rf"\b(?:is|was) (?:written|edited) by ({NAME})")
-_SEPARATOR = re.compile(r"^[\s*_~=—–-]{3,}$")
 _SECOND_PERSON = frozenset(
     "you your yours yourself vous votre vos sie ihr ihre ihren ihnen du dein deine dir dich".split()
 )
 # Where the title or intro names who answers.
 _INTRO_NAMES = (
-    re.compile(rf"^({NAME})\s*:\s"),  # "Steve Forbes: Trump is indeed a billionaire."
     re.compile(
         rf"\b(?:interview|conversation|talk|chat|q\s*&\s*a|entretien|gespräch|interview)s?"
         rf"\s+(?:with|avec|mit)\s+(?:[a-zäöüéè-]+\s+){{0,2}}({NAME})"
     ),
     re.compile(rf"\b(?:avec|with|mit)\s+({NAME})\s*[.!»”\"]?\s*$"),
-    re.compile(rf"\b(?:ask|meet|fragen sie|demandez à)\s+({NAME})", re.I),
+    re.compile(rf"\b(?i:ask|meet|fragen sie|demandez à)\s+({NAME})"),
+    re.compile(rf"\b(?i:questions? (?:for|to)|fragen an|questions? à)\s+({NAME})"),
     re.compile(rf"({NAME})\s+(?:answers|responds|antwortet|répond)\b"),
+    re.compile(rf"^({NAME})\s*:\s"),  # "Steve Forbes: Trump is indeed a billionaire."
 )
 
 
@@ -131,11 +131,10 @@ def _bold_lead(el: HtmlElement) -> str | None:
         node = child
 
 
-def _bold_prompt(page: PageBlocks, index: int, block: Block) -> Prompt | None:
+def _bold_prompt(index: int, block: Block, el: HtmlElement) -> Prompt | None:
     """`<p><strong>Question?</strong></p>`, `<p><strong>Question?<br></strong>Answer</p>`,
     or a run-in `<p><strong>Question?</strong> Answer</p>`."""
-    el = page.element(block)
-    lead = _bold_lead(el) if el is not None else None
+    lead = _bold_lead(el)
     label = SPEAKER.match(lead + " x") if lead else None
     if not lead or (label and label.end() > len(lead)):
         return None  # no bold run, or only a speaker's label ("The Economist:")
@@ -167,12 +166,6 @@ def _in_row(page: PageBlocks, block: Block, row: tuple[str, str], tag: str) -> b
     return False
 
 
-def _ends_answer(block: Block) -> bool:
-    return bool(
-        TRAILER.match(block.text) or _SEPARATOR.match(block.text) or _CREDIT.search(block.text)
-    )
-
-
 def _answer(page: PageBlocks, prompt: Prompt, end: int, last: bool) -> list[Line]:
     """The prompt's answer: its own paragraph's rest, then the blocks beside it up to
     `end`. After the last question, the first block that is not beside it ends it."""
@@ -181,7 +174,7 @@ def _answer(page: PageBlocks, prompt: Prompt, end: int, last: bool) -> list[Line
         block = page[j]
         if block.chrome:
             continue
-        if _ends_answer(block):
+        if ends_answer(block.text):
             break
         if block.kind == "heading" or not _in_row(page, block, prompt.row, prompt.shape[0]):
             if last and lines:
@@ -227,14 +220,26 @@ def _without_speaker(text: str) -> str:
     return text[match.end() :] if match and len(match.group(1)) <= MAX_LABEL_CHARS else text
 
 
+def _bold_prompts(page: PageBlocks) -> list[Prompt]:
+    """Paragraphs that open with a bold run, found by one scan of the tree for elements
+    whose first child is bold (most pages have few)."""
+    first_block: dict[int, int] = {}
+    for i, block in enumerate(page):
+        if block.path:
+            first_block.setdefault(block.path[-1], i)
+    prompts = []
+    for el in select(_BOLD_OPENED, page.tree):
+        index = first_block.get(int(str(el.get(ID_ATTR))))
+        if index is None or page[index].kind != "para" or page[index].chrome:
+            continue
+        prompt = _bold_prompt(index, page[index], el)
+        if prompt is not None and not introduces_faq(prompt.question):
+            prompts.append(prompt)
+    return sorted(prompts, key=lambda p: p.index)
+
+
 def bold_runs(page: PageBlocks) -> list[_Pair]:
-    prompts = [
-        p
-        for i, block in enumerate(page)
-        if block.kind == "para" and not block.chrome
-        for p in [_bold_prompt(page, i, block)]
-        if p is not None and not introduces_faq(p.question)
-    ]
+    prompts = _bold_prompts(page)
     pairs: list[_Pair] = []
     for run in _runs(prompts):
         questions = [_without_speaker(strip_numbering(p.question)) for p in run]
@@ -321,13 +326,14 @@ def _is_speaker(label: str) -> bool:
 
 def _label(page: PageBlocks, index: int, block: Block) -> tuple[str, list[Line], int] | None:
     """(speaker, the turn's first lines, index of its first block) for a labelled block."""
+    text = block.text
     if block.kind != "para":
         return None
-    match = SPEAKER.match(block.text)
+    match = SPEAKER.match(text) if text.find(":", 0, MAX_LABEL_CHARS + 2) > 0 else None
     if match and _is_speaker(match.group(1)):
-        rest = block.text[match.end() :].split("\n")
+        rest = text[match.end() :].split("\n")
         return match.group(1), [Line(index, t) for t in rest if t], index
-    own = _OWN_LABEL.match(block.text)
+    own = _OWN_LABEL.match(text) if len(text) <= MAX_OWN_LABEL_CHARS else None
     if own and index + 1 < len(page) and page[index + 1].kind == "para":
         return own.group(1), [], index + 1
     return None
@@ -360,7 +366,7 @@ def _turns(page: PageBlocks) -> list[_Turn]:
             i = first + 1
             continue
         if turns and row is not None and not block.chrome:
-            if _ends_answer(block):
+            if ends_answer(block.text):
                 if i > last:
                     break
             elif block.kind != "heading" and _in_row(page, block, row, "p"):
@@ -393,6 +399,7 @@ def conversation_pairs(page: PageBlocks) -> list[_Pair]:
         family = _family(turn.speaker)
         if len(turn.speaker) > len(names.get(family, "")):
             names[family] = turn.speaker
+    last_asker = max(k for k, t in enumerate(turns) if _family(t.speaker) in askers)
     pairs: list[_Pair] = []
     for k, turn in enumerate(turns):
         if _family(turn.speaker) not in askers:
@@ -404,10 +411,12 @@ def conversation_pairs(page: PageBlocks) -> list[_Pair]:
             answers.append(reply)
         if not answers:
             continue
-        question = " ".join(line.text for line in turn.lines)
+        if not (letters or turn.asks) and k == last_asker:
+            continue  # a sign-off ("Thank you both for coming on"), not a prompt
+        question = join_lines(turn.lines)
         lines = [line for reply in answers for line in reply.lines]
         speaker = None if letters else names[_family(answers[0].speaker)]
-        pairs.append(_Pair(_ASKER_SIGNATURE.sub("", question), lines, turn.index, speaker))
+        pairs.append(_Pair(question, lines, turn.index, speaker))
     if letters:
         columnist = _columnist(page, turns, asker)
         for pair in pairs:
@@ -437,7 +446,7 @@ def _columnist(page: PageBlocks, turns: list[_Turn], asker: str) -> str:
     """An advice column's answerer: its credit line ("… is written by X"), else the name
     the letters are addressed to ("DEAR ABBY" -> Abby)."""
     for block in page[turns[-1].index :]:
-        match = _CREDIT.search(block.text)
+        match = CREDIT.search(block.text)
         if match:
             return match.group(1)
     return asker.title()

@@ -141,13 +141,15 @@ def _answer_of(question: HtmlElement, widget: Widget) -> HtmlElement | None:
 
 def _answer_parts(answer: HtmlElement, widget: Widget) -> list[HtmlElement]:
     """A <p> answer cannot hold a list: the parser closes it, and the list (and what
-    follows) become its siblings, up to the next question."""
+    follows: more answer paragraphs, a signature) become its siblings, up to the next
+    question."""
     parts = [answer]
     if answer.tag == "p":
         for sibling in answer.itersiblings():
             if not isinstance(sibling.tag, str):
                 continue
-            if _first_part(sibling, widget) is not None:
+            part = _first_part(sibling, widget)
+            if part is not None and part[0] == "question":
                 break
             parts.append(sibling)
     return parts
