@@ -350,6 +350,7 @@ def test_fixture_yields_exactly_its_qa_in_page_order(name: str) -> None:
         ("Steve Rowe: the clinic is the town's living room", "Steve Rowe"),
         ("Sur les migrations, un entretien avec Claire Dubois", "Claire Dubois"),
         ("Im Gespräch mit Anna Keller", "Anna Keller"),
+        ("Introducing Junior Gaspard, our new chief executive", "Junior Gaspard"),
         # Lower-case words are never part of a name: no answerer rather than a wrong one.
         ("Meet our new physiotherapist maya", None),
         ("Living with chronic pain", None),
@@ -362,8 +363,9 @@ def test_the_answerer_named_in_a_title(title: str, name: str | None) -> None:
         f"<html><body><main><h1>{title}</h1>"
         "<p><strong>How did you start?</strong></p><p>By accident, in 1998.</p>"
         "<p><strong>What do you tell your patients?</strong></p><p>Move a little every day.</p>"
+        "<p><strong>And on your days off?</strong></p><p>I garden.</p>"
         "</main></body></html>"
     )
     found = extract_page(parse_html(html.encode(), "https://clinic.example/"), "", "file").qa
-    assert len(found) == 2
+    assert len(found) == 3
     assert {q.answered_by for q in found} == {Person(name) if name else None}

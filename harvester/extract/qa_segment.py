@@ -41,6 +41,7 @@ from .qa_common import (
     PageBlocks,
     block_lines,
     ends_answer,
+    faq_context,
     introduces_faq,
     is_question,
     join_lines,
@@ -53,6 +54,9 @@ from .qa_common import (
 Shape = tuple[str, ...]
 
 MIN_RUN = 2
+# Bold lines are a weaker mark than headings: outside an FAQ section, two bold questions
+# are a product page's subheads as often as an interview.
+MIN_BOLD_QUESTIONS = 3
 INTRO_BLOCKS = 15  # how far before the first question the title and intro may be
 MAX_LABEL_CHARS = 40
 MAX_OWN_LABEL_CHARS = 60  # a name and a timestamp
@@ -87,7 +91,7 @@ _INTRO_NAMES = (
         rf"\s+(?:with|avec|mit)\s+(?:[a-zäöüéè-]+\s+){{0,2}}({NAME})"
     ),
     re.compile(rf"\b(?:avec|with|mit)\s+({NAME})\s*[.!»”\"]?\s*$"),
-    re.compile(rf"\b(?i:ask|meet|fragen sie|demandez à)\s+({NAME})"),
+    re.compile(rf"\b(?i:ask|meet|introducing|fragen sie|demandez à)\s+({NAME})"),
     re.compile(rf"\b(?i:questions? (?:for|to)|fragen an|questions? à)\s+({NAME})"),
     re.compile(rf"({NAME})\s+(?:answers|responds|antwortet|répond)\b"),
     re.compile(rf"^({NAME})\s*:\s"),  # "Steve Forbes: Trump is indeed a billionaire."
@@ -102,6 +106,7 @@ class Prompt:
     shape: Shape
     row: tuple[str, str]  # the parent's tag and classes: where its answer's blocks sit
     question: str
+    element: HtmlElement
     inline: list[Line] = field(default_factory=list)  # answer text in the same paragraph
 
 
@@ -149,7 +154,7 @@ def _bold_prompt(index: int, block: Block, el: HtmlElement) -> Prompt | None:
     shape, row = _shape(el)
     shape = (*shape, form)  # a bold line and a run-in bold question are not one series
     lines = [Line(index, text) for text in inline if text]
-    return Prompt(index, shape, row, lead, lines)
+    return Prompt(index, shape, row, lead, el, lines)
 
 
 def _in_row(page: PageBlocks, block: Block, row: tuple[str, str], tag: str) -> bool:
@@ -191,9 +196,9 @@ def _runs(prompts: list[Prompt]) -> list[list[Prompt]]:
     return [run for run in by_shape.values() if len(run) >= MIN_RUN]
 
 
-def _is_faq_run(questions: list[str]) -> bool:
+def _is_faq_run(questions: list[str], least: int = MIN_RUN) -> bool:
     asked = sum(is_question(q) for q in questions)
-    return asked >= MIN_RUN and 2 * asked > len(questions)
+    return asked >= least and 2 * asked > len(questions)
 
 
 @dataclass
@@ -243,7 +248,8 @@ def bold_runs(page: PageBlocks) -> list[_Pair]:
     pairs: list[_Pair] = []
     for run in _runs(prompts):
         questions = [_without_speaker(strip_numbering(p.question)) for p in run]
-        if not _is_faq_run(questions):
+        least = MIN_RUN if faq_context(page, run[0].element, run[0].index) else MIN_BOLD_QUESTIONS
+        if not _is_faq_run(questions, least):
             continue
         run_pairs = []
         for k, prompt in enumerate(run):
