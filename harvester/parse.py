@@ -36,7 +36,25 @@ MULTIBYTE = frozenset(
     "utf_16 utf_32 shift_jis cp932 euc_jp iso2022_jp gb2312 gbk gb18030 big5 big5hkscs "
     "euc_kr cp949 johab cp950 hz".split()
 )
+_ANCHORS = etree.XPath("//a[@href] | //area[@href]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+
+
+# Every element an HtmlElement, chosen in C: lxml.html's default lookup picks a class per
+# tag in Python (form and input classes nothing here uses) each time a node is touched.
+_LOOKUP = etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement,
+    comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+)
+
+
+def _parser() -> etree.HTMLParser:
+    """A parser of its own per document: lxml parsers are not shared across threads."""
+    parser = etree.HTMLParser()
+    parser.set_element_class_lookup(_LOOKUP)
+    return parser
 
 
 class ParseError(ValueError):
@@ -50,6 +68,14 @@ class Document:
     url: str
     tree: lxml.html.HtmlElement
     base_url: str
+
+
+def select(xpath: etree.XPath, root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The elements a compiled element-selecting XPath finds, typed as such."""
+    found = xpath(root)
+    if not isinstance(found, list):
+        return []
+    return [el for el in found if isinstance(el, lxml.html.HtmlElement)]
 
 
 def is_html(content_type: str | None) -> bool:
@@ -121,7 +147,7 @@ def parse_html(body: bytes, url: str, http_charset: str | None = None) -> Docume
     if not text.strip():
         raise ParseError("empty document")
     try:
-        tree = lxml.html.document_fromstring(text)
+        tree = lxml.html.document_fromstring(text, parser=_parser())
     except (etree.ParserError, ValueError) as exc:
         raise ParseError(f"unparseable HTML: {exc}") from exc
     base_href = str(tree.xpath("string(//base/@href)"))
@@ -134,8 +160,14 @@ def links(doc: Document) -> tuple[list[str], list[Attachment]]:
     order, once each. Documents (by extension) are never fetched, only listed."""
     pages: dict[str, None] = {}
     documents: dict[str, Attachment] = {}
-    for anchor in doc.tree.xpath("//a[@href] | //area[@href]"):
-        url = resolve(doc.base_url, str(anchor.get("href")))
+    resolved: dict[str, str | None] = {}  # menus repeat their links: resolve each once
+    for anchor in select(_ANCHORS, doc.tree):
+        href = str(anchor.get("href"))
+        url = (
+            resolved[href]
+            if href in resolved
+            else resolved.setdefault(href, resolve(doc.base_url, href))
+        )
         if not url:
             continue
         media_type = document_type(url)

@@ -9,14 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from ..models import Block
-from ..parse import Document
+from ..parse import Document, select
 from ..urls import resolve
 from .blocks import clean_text
 
-_BREADCRUMBS = "//*[contains(@class, 'readcrumb') or contains(@aria-label, 'readcrumb')]"
+# Attribute steps, not a predicate on every element: libxml2 walks attributes faster.
+_BREADCRUMBS = etree.XPath(
+    "//@class[contains(., 'readcrumb')]/.. | //@aria-label[contains(., 'readcrumb')]/.."
+)
 TITLE_SEPARATORS = re.compile(r"\s+[|–—·•»:]\s+|\s+-\s+|\s*::\s*")
 COPYRIGHT_OWNER = re.compile(
     r"(?:©|&copy;|\(c\)|copyright)\s*(?:©\s*)?(?:copyright\s*)?(?:\d{4}\s*(?:[-–]\s*\d{4})?\s*)?"
@@ -158,7 +162,7 @@ def title_and_section(
 
 
 def _breadcrumb_section(tree: HtmlElement, title: str | None) -> str | None:
-    for crumbs in tree.xpath(_BREADCRUMBS):
+    for crumbs in select(_BREADCRUMBS, tree):
         if not (
             {"breadcrumb", "breadcrumbs"} & set(crumbs.get("class", "").lower().split())
             or crumbs.get("aria-label", "").lower() == "breadcrumb"

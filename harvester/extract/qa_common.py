@@ -16,6 +16,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from ..models import QA, Block
+from ..parse import select
 from .blocks import ID_ATTR, INLINE, SKIP, clean_text, element_id, linearize
 from .signature import split_signature
 
@@ -85,12 +86,6 @@ _SEPARATOR = re.compile(r"^[\s*_~=—–-]{3,}$")
 _DOUBLE_BR = etree.XPath(
     ".//br[following-sibling::node()[not(self::text()[normalize-space()=''])][1][self::br]]"
 )
-
-
-def select(xpath: etree.XPath, root: HtmlElement) -> list[HtmlElement]:
-    """The elements a compiled element-selecting XPath finds, typed as such."""
-    found = xpath(root)
-    return [el for el in found if isinstance(el, HtmlElement)] if isinstance(found, list) else []
 
 
 # The one scan of the page's attributes, shared by every detector that starts from an

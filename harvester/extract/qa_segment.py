@@ -25,7 +25,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from lxml import etree
 from lxml.html import HtmlElement
 
 from ..models import QA, Block, Person
@@ -46,7 +45,6 @@ from .qa_common import (
     is_question,
     join_lines,
     make_qa,
-    select,
     strip_numbering,
     visible_text,
 )
@@ -62,12 +60,6 @@ MAX_LABEL_CHARS = 40
 MAX_OWN_LABEL_CHARS = 60  # a name and a timestamp
 # Inline wrappers a bold run may sit in: <p><em><strong>…</strong></em></p>.
 _WRAPPERS = frozenset({"em", "i", "span", "u", "font", "a"})
-_BOLD = "self::strong or self::b"
-_BOLD_OPENED = etree.XPath(
-    f"descendant-or-self::*[@{ID_ATTR}][*[1][{_BOLD} or (("
-    + " or ".join(f"self::{tag}" for tag in sorted(_WRAPPERS))
-    + f") and *[1][{_BOLD}])]]"
-)
 # Elements that hold an answer's text beside its question: paragraphs, lists, tables.
 _ANSWER_TAGS = frozenset({"p", "ul", "ol", "dl", "table", "blockquote", "pre"})
 # "The Economist: …", "Mr Malone: …", "PAULO SERGIO: …", "AZ: …", "fluter.de: …".
@@ -225,15 +217,27 @@ def _without_speaker(text: str) -> str:
     return text[match.end() :] if match and len(match.group(1)) <= MAX_LABEL_CHARS else text
 
 
+def _bold_opened(tree: HtmlElement) -> list[HtmlElement]:
+    """The walked elements that a <strong>/<b> may open (through inline wrappers), found
+    from the bold elements: a tag search is far cheaper than testing every element."""
+    found: dict[int, HtmlElement] = {}
+    for bold in tree.iter("strong", "b"):
+        parent = bold.getparent()
+        while parent is not None and parent.get(ID_ATTR) is None and parent.tag in _WRAPPERS:
+            parent = parent.getparent()
+        if parent is not None and parent.get(ID_ATTR) is not None:
+            found.setdefault(id(parent), parent)
+    return list(found.values())
+
+
 def _bold_prompts(page: PageBlocks) -> list[Prompt]:
-    """Paragraphs that open with a bold run, found by one scan of the tree for elements
-    whose first child is bold (most pages have few)."""
+    """Paragraphs that open with a bold run (most pages have few)."""
     first_block: dict[int, int] = {}
     for i, block in enumerate(page):
         if block.path:
             first_block.setdefault(block.path[-1], i)
     prompts = []
-    for el in select(_BOLD_OPENED, page.tree):
+    for el in _bold_opened(page.tree):
         index = first_block.get(int(str(el.get(ID_ATTR))))
         if index is None or page[index].kind != "para" or page[index].chrome:
             continue
@@ -355,6 +359,8 @@ def _turns(page: PageBlocks) -> list[_Turn]:
     speakers = {
         s for s, _, _ in labelled.values() if counts[_family(s)] >= MIN_RUN or _SALUTATION.match(s)
     }
+    if not speakers:
+        return []
     turns: list[_Turn] = []
     row: tuple[str, str] | None = None
     last = max((i for i, f in labelled.items() if f[0] in speakers), default=-1)

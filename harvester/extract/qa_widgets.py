@@ -14,6 +14,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from ..models import QA
+from ..parse import select
 from .qa_common import (
     FAQ_WORDS,
     MAX_QUESTION_CHARS,
@@ -28,7 +29,6 @@ from .qa_common import (
     in_chrome,
     make_qa,
     next_key,
-    select,
     visible_text,
 )
 
