@@ -369,3 +369,41 @@ def test_the_answerer_named_in_a_title(title: str, name: str | None) -> None:
     found = extract_page(parse_html(html.encode(), "https://clinic.example/"), "", "file").qa
     assert len(found) == 3
     assert {q.answered_by for q in found} == {Person(name) if name else None}
+
+
+def _qa_of(body: str) -> list[QA]:
+    html = f"<html><body><main>{body}</main></body></html>"
+    return extract_page(parse_html(html.encode(), "https://clinic.example/"), "", "file").qa
+
+
+def test_role_labels_name_nobody_and_the_title_names_the_answerer() -> None:
+    """ "HOST:" / "GUEST:" split the turns, but "Guest" is nobody's name."""
+    found = _qa_of(
+        "<h1>Running late: an interview with Dr. Ana Ruiz</h1>"
+        "<p>HOST: Why do runners get knee pain?</p><p>GUEST: From doing too much too soon.</p>"
+        "<p>HOST: How long should I rest?</p><p>GUEST: A week, then build up slowly.</p>"
+        "<p>HOST: Do shoes matter?</p><p>GUEST: Less than you think.</p>"
+    )
+    assert [(q.question, q.answered_by) for q in found] == [
+        ("Why do runners get knee pain?", Person("Dr. Ana Ruiz")),
+        ("How long should I rest?", Person("Dr. Ana Ruiz")),
+        ("Do shoes matter?", Person("Dr. Ana Ruiz")),
+    ]
+    assert (
+        _qa_of(
+            "<h1>Running late</h1>"
+            "<p>HOST: Why do runners get knee pain?</p><p>GUEST: From doing too much too soon.</p>"
+            "<p>HOST: How long should I rest?</p><p>GUEST: A week, then build up slowly.</p>"
+        )[0].answered_by
+        is None
+    )
+
+
+def test_a_labelled_interview_takes_its_answerer_from_the_intro() -> None:
+    """ "Q:" / "A:" put to someone named in the intro: that person answers."""
+    found = _qa_of(
+        "<h1>Five questions for Tom Berg</h1><p>Our new chiropractor started in May.</p>"
+        "<p>Q: Why did you become a chiropractor?</p><p>A: A back injury in college.</p>"
+        "<p>Q: What do you do on weekends?</p><p>A: I coach my daughter's soccer team.</p>"
+    )
+    assert [q.answered_by for q in found] == [Person("Tom Berg"), Person("Tom Berg")]

@@ -21,6 +21,7 @@ from .qa_common import (
     join_lines,
     make_qa,
 )
+from .qa_segment import attribute_from_intro
 
 COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)", re.I)
 MAX_QUESTION_LINES = 12
@@ -96,4 +97,4 @@ def labelled_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
         if qa:
             found.append(qa)
         i = end
-    return found
+    return attribute_from_intro(page, found)

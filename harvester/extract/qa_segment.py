@@ -71,6 +71,12 @@ SPEAKER = re.compile(
 _OWN_LABEL = re.compile(
     rf"^({NAME})\s*:?\s*(?:\(?\d{{1,2}}:\d{{2}}(?::\d{{2}})?\)?|\d+m\s*\d+s)?\s*:?$"
 )
+# Labels that name a part in a conversation, not the person in it.
+ROLES = frozenset(
+    "host guest interviewer interviewee moderator presenter reporter journalist caller "
+    "speaker audience participant respondent gast moderatorin interviewerin invité "
+    "animateur journaliste".split()
+)
 # A salutation opens a letter or its reply: "DEAR ABBY:", "Liebe Frau Müller:".
 _SALUTATION = re.compile(r"^(?:dear|liebe|lieber|cher|chère)\s+", re.I)
 _SECOND_PERSON = frozenset(
@@ -427,13 +433,23 @@ def conversation_pairs(page: PageBlocks) -> list[_Pair]:
             continue  # a sign-off ("Thank you both for coming on"), not a prompt
         question = join_lines(turn.lines)
         lines = [line for reply in answers for line in reply.lines]
-        speaker = None if letters else names[_family(answers[0].speaker)]
+        answerer = names[_family(answers[0].speaker)]
+        speaker = None if letters or _is_role(answerer) else answerer
         pairs.append(_Pair(question, lines, turn.index, speaker))
     if letters:
         columnist = _columnist(page, turns, asker)
         for pair in pairs:
             pair.speaker = columnist
+    elif pairs and any(pair.speaker is None for pair in pairs):
+        named = intro_name(page, pairs[0].position)  # "GUEST:" names nobody
+        for pair in pairs:
+            pair.speaker = pair.speaker or named
     return pairs
+
+
+def _is_role(label: str) -> bool:
+    """ "HOST", "Guest", "Interviewer": a part in the conversation, not a name."""
+    return not ROLES.isdisjoint(label.lower().split())
 
 
 def _interviewers(turns: list[_Turn]) -> set[str]:
