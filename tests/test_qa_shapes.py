@@ -202,6 +202,26 @@ EXPECTED: dict[str, list[Found]] = {
     ],
     # A blog post with one bold question paragraph and one question heading among
     # statement headings: lone questions are article text.
+    # A script-driven accordion copied from a tutorial: plain <button>s, each followed by
+    # its panel, no ARIA. Quiz options and a "Print this page" button are not questions.
+    "script-accordion-plain-buttons.html": [
+        (
+            "How long do orthotics last?",
+            "Two to three years for most adults. Children outgrow them sooner.",
+            None,
+        ),
+        (
+            "Can I move them between shoes?",
+            "Yes, if the shoes have a removable insole and a similar heel height.\n\n"
+            "Dress shoes usually need a slimmer pair.",
+            None,
+        ),
+        (
+            "Will my insurance pay for them?",
+            "Most extended health plans do, with a prescription from your podiatrist.",
+            None,
+        ),
+    ],
     "article-lone-bold-question-and-question-heading.html": [],
     # "Have a question?" titles the FAQ section and "Still have questions?" the contact
     # box after it: neither is a pair, and the intro under the title answers nothing.

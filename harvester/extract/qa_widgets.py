@@ -27,6 +27,7 @@ from .qa_common import (
     contains,
     element_lines,
     in_chrome,
+    is_question,
     make_qa,
     next_key,
     visible_text,
@@ -105,6 +106,7 @@ CLASS_WORDS = ClassWords(
     frozenset("question questions frage fragen pregunta domanda".split()),
     frozenset("answer answers antwort antworten reponse réponse respuesta risposta".split()),
 )
+HEADING_TAGS = frozenset(f"h{n}" for n in range(1, 7))
 MAX_CLIMB = 4  # from a question to the item holding its answer: span, button, h4, li
 
 
@@ -214,6 +216,33 @@ def _next_region(toggle: HtmlElement) -> HtmlElement | None:
     return None
 
 
+_PANELS = frozenset({"div", "section", "p", "dd", "article"})
+
+
+def _plain_buttons(tree: HtmlElement) -> list[HtmlElement]:
+    """<button>s with no ARIA or framework wiring: script-driven accordions ("a button,
+    then a panel") that older sites copied from tutorials."""
+    return [
+        b
+        for b in tree.iter("button")
+        if b.get("aria-expanded") is None and b.get("data-toggle") is None
+    ]
+
+
+def _panel_after(button: HtmlElement) -> HtmlElement | None:
+    """The panel right after an unwired button (or after the heading holding it)."""
+    node = button
+    parent = button.getparent()
+    if parent is not None and parent.tag in HEADING_TAGS and len(parent) == 1:
+        node = parent
+    sibling = node.getnext()
+    while sibling is not None and not isinstance(sibling.tag, str):
+        sibling = sibling.getnext()
+    if sibling is None or sibling.tag not in _PANELS:
+        return None
+    return sibling if sibling.text_content().strip() else None
+
+
 def _is_toggle(el: HtmlElement) -> bool:
     """A disclosure button: aria-expanded on a button (or anything wired to a region by
     aria-controls), or a Bootstrap collapse toggle. <summary> is read with its details."""
@@ -264,13 +293,17 @@ def disclosure_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
     sit, tabs and the rest by `accept` (their labels are not questions)."""
     ids = _Ids(tree)
     candidates: list[Candidate] = []
-    for toggle in page.marked:
-        if not _is_toggle(toggle) or in_chrome(toggle):
+    toggles = [el for el in page.marked if _is_toggle(el)]
+    for toggle in toggles + _plain_buttons(tree):
+        if in_chrome(toggle):
             continue
         question = visible_text(toggle)
         if not question or len(question) > MAX_QUESTION_CHARS:
             continue
-        target = _target(toggle, ids)
+        wired = toggle.get("aria-expanded") is not None or toggle.get("data-toggle") is not None
+        if not wired and not is_question(question):
+            continue  # an unwired button is a question only if it asks
+        target = _target(toggle, ids) if wired else _panel_after(toggle)
         if target is None or contains(target, toggle) or contains(toggle, target):
             continue
         item = common_ancestor(toggle, target)
