@@ -225,7 +225,8 @@ class _Walker:
         return "para", 0
 
     def block(self, el: HtmlElement) -> None:
-        self.flush()
+        if self.buf:
+            self.flush()
         el_id, tag = self.next_id, el.tag
         self.next_id += 1
         el.set(ID_ATTR, str(el_id))
@@ -236,7 +237,8 @@ class _Walker:
         first, chars, links = len(self.blocks), self.chars, self.links
         self.owner.append((el_id, tag))
         self.children(el)
-        self.flush()
+        if self.buf:
+            self.flush()
         self.owner.pop()
         self.article_depth -= article
         self.pre_depth -= tag == "pre"
@@ -254,7 +256,11 @@ class _Walker:
         self.path.pop()
 
     def children(self, el: HtmlElement) -> None:
-        self.text(el.text)
+        # Texts are tested here, not in text(): most nodes have no text or tail, and a
+        # call per node is a tenth of the walk.
+        text = el.text
+        if text:
+            self.text(text)
         for child in el:
             tag = child.tag
             if tag.__class__ is str and tag not in SKIP:
@@ -274,7 +280,9 @@ class _Walker:
                     self.children(child)
                 else:
                     self.block(child)
-            self.text(child.tail)
+            tail = child.tail
+            if tail:
+                self.text(tail)
 
 
 def _mark(walker: _Walker, main_id: int | None) -> set[int]:
