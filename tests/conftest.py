@@ -21,6 +21,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from harvester.extract import extract_page
+from harvester.models import QA, Person
+from harvester.parse import parse_html
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLE_SITE = ROOT / "data" / "sample-site"
@@ -184,3 +188,25 @@ def wait_until(check: Callable[[], bool], seconds: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
+
+
+# Q&A fixture pages: each test module holds its folder's expected pairs.
+QAFound = tuple[str, str, Person | None]
+
+
+def fixture_qa(folder: Path, name: str) -> list[QA]:
+    """The Q&As harvester reads on one fixture page, as a single page is extracted."""
+    doc = parse_html((folder / name).read_bytes(), f"https://clinic.example/{name}")
+    return extract_page(doc, "", "file").qa
+
+
+def qa_triples(found: list[QA]) -> list[QAFound]:
+    return [(q.question, q.answer, q.answered_by) for q in found]
+
+
+def assert_fixture_qa(folder: Path, name: str, expected: list[QAFound]) -> None:
+    """Exactly the expected Q&As, in page order, and no others."""
+    found = fixture_qa(folder, name)
+    assert qa_triples(found) == expected
+    positions = [q.position for q in found]
+    assert positions == sorted(positions)

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import QAFound, assert_fixture_qa, fixture_qa
 
 from harvester.extract import extract_page
 from harvester.models import QA, Person
@@ -22,7 +23,7 @@ from harvester.parse import parse_html
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "qa-conversations"
 
-Found = tuple[str, str, Person | None]
+Found = QAFound
 
 ORTIZ = Person("Dr. Lena Ortiz")
 OKAFOR = Person("Amara Okafor")
@@ -307,12 +308,7 @@ MAX_FIXTURE_LINES = 90
 
 
 def extract_qa(name: str) -> list[QA]:
-    doc = parse_html((FIXTURES / name).read_bytes(), f"https://pages.example/{name}")
-    return extract_page(doc, "", "file").qa
-
-
-def triples(found: list[QA]) -> list[Found]:
-    return [(q.question, q.answer, q.answered_by) for q in found]
+    return fixture_qa(FIXTURES, name)
 
 
 def test_every_fixture_has_its_expected_qa() -> None:
@@ -333,10 +329,13 @@ def test_fixture_is_a_whole_page_with_chrome(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_yields_exactly_its_qa_in_page_order(name: str) -> None:
     """Each pair as a reader would copy it out, attributed only to who answered."""
-    found = extract_qa(name)
-    assert triples(found) == EXPECTED[name]
-    positions = [q.position for q in found]
-    assert positions == sorted(positions)
+    assert_fixture_qa(FIXTURES, name, EXPECTED[name])
+
+
+def _qa_of(body: str) -> list[QA]:
+    """The Q&As of a page whose <main> holds `body`."""
+    html = f"<html><body><main>{body}</main></body></html>"
+    return extract_page(parse_html(html.encode(), "https://clinic.example/"), "", "file").qa
 
 
 @pytest.mark.parametrize(
@@ -359,21 +358,14 @@ def test_fixture_yields_exactly_its_qa_in_page_order(name: str) -> None:
 )
 def test_the_answerer_named_in_a_title(title: str, name: str | None) -> None:
     """The title forms that name who answers an interview's questions, and none else."""
-    html = (
-        f"<html><body><main><h1>{title}</h1>"
+    found = _qa_of(
+        f"<h1>{title}</h1>"
         "<p><strong>How did you start?</strong></p><p>By accident, in 1998.</p>"
         "<p><strong>What do you tell your patients?</strong></p><p>Move a little every day.</p>"
         "<p><strong>And on your days off?</strong></p><p>I garden.</p>"
-        "</main></body></html>"
     )
-    found = extract_page(parse_html(html.encode(), "https://clinic.example/"), "", "file").qa
     assert len(found) == 3
     assert {q.answered_by for q in found} == {Person(name) if name else None}
-
-
-def _qa_of(body: str) -> list[QA]:
-    html = f"<html><body><main>{body}</main></body></html>"
-    return extract_page(parse_html(html.encode(), "https://clinic.example/"), "", "file").qa
 
 
 def test_role_labels_name_nobody_and_the_title_names_the_answerer() -> None:

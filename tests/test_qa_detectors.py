@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import QAFound, assert_fixture_qa, fixture_qa, qa_triples
 
 from harvester.extract import extract_page
 from harvester.extract.blocks import linearize
@@ -31,7 +32,7 @@ from harvester.parse import parse_html
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "qa"
 
-Found = tuple[str, str, Person | None]
+Found = QAFound
 
 SAM = Person("Sam Lee", "RMT")
 JONATHAN = Person("Jonathan Sun", "BPE, CAT(C)", "Certified Athletic Therapist")
@@ -463,17 +464,12 @@ ALONE: list[tuple[str, Detector, slice]] = [
 
 
 def extract_qa(name: str) -> list[QA]:
-    doc = parse_html((FIXTURES / name).read_bytes(), f"https://clinic.example/{name}")
-    return extract_page(doc, "", "file").qa
+    return fixture_qa(FIXTURES, name)
 
 
 def detect(name: str, detector: Detector) -> list[QA]:
     doc = parse_html((FIXTURES / name).read_bytes(), f"https://clinic.example/{name}")
     return detector(doc.tree, PageBlocks(doc.tree, linearize(doc.tree)))
-
-
-def triples(found: list[QA]) -> list[Found]:
-    return [(q.question, q.answer, q.answered_by) for q in found]
 
 
 def test_every_fixture_has_its_expected_qa() -> None:
@@ -482,10 +478,7 @@ def test_every_fixture_has_its_expected_qa() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_yields_exactly_its_qa_in_page_order(name: str) -> None:
-    found = extract_qa(name)
-    assert triples(found) == EXPECTED[name]
-    positions = [q.position for q in found]
-    assert positions == sorted(positions)
+    assert_fixture_qa(FIXTURES, name, EXPECTED[name])
 
 
 @pytest.mark.parametrize(
@@ -494,7 +487,7 @@ def test_fixture_yields_exactly_its_qa_in_page_order(name: str) -> None:
     ids=[f"{name}-{detector.__name__}" for name, detector, _ in ALONE],
 )
 def test_detector_alone_reads_its_qa(name: str, detector: Detector, part: slice) -> None:
-    assert triples(detect(name, detector)) == EXPECTED[name][part]
+    assert qa_triples(detect(name, detector)) == EXPECTED[name][part]
 
 
 def test_jsonld_copies_are_merged_into_the_html_ones() -> None:
@@ -594,7 +587,7 @@ def test_list_items_at_the_end_of_an_answer_are_not_a_signature() -> None:
       <ul><li>Sun Life Financial</li><li>Green Shield Canada</li></ul></details>
       </main></body></html>"""
     found = extract_page(parse_html(html, "https://clinic.example/"), "", "file").qa
-    assert triples(found) == [
+    assert qa_triples(found) == [
         (
             "Which insurers do you bill?",
             "We bill:\n\n- Sun Life Financial\n- Green Shield Canada",

@@ -14,14 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import QAFound, assert_fixture_qa, fixture_qa
 
-from harvester.extract import extract_page
 from harvester.models import QA, Person
-from harvester.parse import parse_html
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "qa-shapes"
 
-Found = tuple[str, str, Person | None]
+Found = QAFound
 
 MAYA = Person("Maya Chen")
 ANNA = Person("Anna Keller")
@@ -254,12 +253,7 @@ CHROME_WORDS = ("©", "newsletter", "subscribe", "abonnieren", "abonne")
 
 
 def extract_qa(name: str) -> list[QA]:
-    doc = parse_html((FIXTURES / name).read_bytes(), f"https://clinic.example/{name}")
-    return extract_page(doc, "", "file").qa
-
-
-def triples(found: list[QA]) -> list[Found]:
-    return [(q.question, q.answer, q.answered_by) for q in found]
+    return fixture_qa(FIXTURES, name)
 
 
 def test_every_fixture_has_its_expected_qa() -> None:
@@ -270,10 +264,7 @@ def test_every_fixture_has_its_expected_qa() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_yields_exactly_its_qa_in_page_order(name: str) -> None:
     """The exact pairs a reader would list, no more, no fewer, in the order shown."""
-    found = extract_qa(name)
-    assert triples(found) == EXPECTED[name]
-    positions = [q.position for q in found]
-    assert positions == sorted(positions)
+    assert_fixture_qa(FIXTURES, name, EXPECTED[name])
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
