@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -98,8 +98,10 @@ def tokens(el: HtmlElement) -> set[str]:
     return set(values)
 
 
-def _words(toks: set[str]) -> set[str]:
-    return {w for t in toks for w in re.split(r"[-_]+", t) if w}
+def words_of(toks: Iterable[str]) -> set[str]:
+    """The whole words of class and id tokens: "faq-item__title" -> faq, item, title.
+    The one place names are split, so that every reader of classes agrees on words."""
+    return {w for t in toks for w in t.lower().replace("_", "-").split("-") if w}
 
 
 def looks_like_chrome(span: _Span, share: float, density: float) -> bool:
@@ -127,7 +129,7 @@ def _chrome_words(names: str) -> int:
     """2: a class/id names chrome; 1: a weak layout word; 0: nothing. Cached: a site
     repeats the same class attributes on every page."""
     toks = set(names.lower().split())
-    words = _words(toks)
+    words = words_of(toks)
     if toks & CHROME_TOKENS or words & STRONG_WORDS:
         return 2
     return 1 if words & WEAK_WORDS else 0

@@ -17,7 +17,7 @@ from lxml.html import HtmlElement
 
 from ..models import QA, Block
 from ..parse import select
-from .blocks import ID_ATTR, INLINE, SKIP, clean_text, element_id, linearize
+from .blocks import ID_ATTR, INLINE, SKIP, clean_text, element_id, linearize, words_of
 from .signature import split_signature
 
 POSITION_LAST = 10**9  # structured data has no place in the page: after HTML copies
@@ -370,8 +370,7 @@ def in_chrome(el: HtmlElement) -> bool:
 
 
 def _class_words(el: HtmlElement) -> set[str]:
-    values = f"{el.get('class', '')} {el.get('id', '')}".lower().split()
-    return {w for v in values for w in re.split(r"[-_]+", v) if w}
+    return words_of(f"{el.get('class', '')} {el.get('id', '')}".split())
 
 
 def enclosing_headings(page: PageBlocks, index: int, level: int = 7) -> Iterator[Block]:

@@ -6,7 +6,6 @@ how Wix, Bootstrap and hand-made accordions mark up a question and its hidden an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from lxml.html import HtmlElement
 
 from ..models import QA
 from ..parse import select
+from .blocks import words_of
 from .qa_common import (
     FAQ_WORDS,
     MAX_QUESTION_CHARS,
@@ -58,7 +58,7 @@ class ClassWords(Widget):
     """
 
     def part(self, toks: set[str]) -> str | None:
-        words = {w for t in toks for w in re.split(r"[-_]+", t.lower()) if w}
+        words = words_of(toks)
         if not words.isdisjoint(_NOT_FAQ):
             return None
         faq = not words.isdisjoint(FAQ_WORDS)
