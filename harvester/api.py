@@ -16,8 +16,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Literal
 
+from .changes import Event
 from .crawler import CrawlOptions, crawl
 from .dedup import DedupOptions, DedupStats, build_records, distinct_qa
+from .deliver import evidence_of, record_changes
 from .fetch import FetchConfig
 from .models import QARecord, Record
 from .page import process_page
@@ -38,7 +40,7 @@ def extract_html(html: str | bytes, url: str) -> Record:
 async def aharvest(
     urls: list[str],
     *,
-    emit: Literal["pages", "qa"] = "pages",
+    emit: Literal["pages", "qa", "changes"] = "pages",
     max_pages: int = 10_000,
     max_depth: int | None = None,
     delay: float = 0.5,
@@ -47,11 +49,13 @@ async def aharvest(
     state: str | Path | None = None,
     dedup: DedupOptions | None = None,
     summary: Summary | None = None,
-) -> AsyncIterator[Record | QARecord]:
-    """Crawl the sites of `urls` and yield their records (or distinct Q&As).
+) -> AsyncIterator[Record | QARecord | Event]:
+    """Crawl the sites of `urls` and yield their records (or distinct Q&As, or with
+    emit="changes" the change `Event`s of this run: created, updated, deleted).
 
     With `state` (a file path) the crawl can be resumed and revisited like the CLI's;
-    without it everything is kept in memory. Pass a `Summary` to read the counts after.
+    without it everything is kept in memory (every record is then `created`). Pass a
+    `Summary` to read the counts after.
     """
     seeds = [normalize(url) for url in urls]
     options = CrawlOptions(
@@ -66,7 +70,13 @@ async def aharvest(
     try:
         pages = await crawl(seeds, options, summary, store, Scope.from_seeds(seeds))
         records = list(build_records(pages, dedup or DedupOptions(), DedupStats()))
-        found: list[Record] | list[QARecord] = distinct_qa(records) if emit == "qa" else records
+        found: list[Record] | list[QARecord] | list[Event]
+        if emit == "changes":
+            redirects = store.pages.redirects()
+            evidence = evidence_of(summary.failures, redirects, summary.over_limit == 0)
+            found = record_changes(store, records, evidence)
+        else:
+            found = distinct_qa(records) if emit == "qa" else records
         store.run_done()
     finally:
         store.close()
@@ -74,7 +84,7 @@ async def aharvest(
         yield record
 
 
-def harvest(urls: list[str], **options: object) -> Iterator[Record | QARecord]:
+def harvest(urls: list[str], **options: object) -> Iterator[Record | QARecord | Event]:
     """`aharvest` for code without an event loop (runs one in a worker thread)."""
     results: queue.Queue[tuple[str, object]] = queue.Queue()
 

@@ -152,12 +152,12 @@ def deletion_reason(before: Known, evidence: Evidence, aliases: set[str]) -> Del
     """Why a record this run did not give is gone, or None when nothing proves it: a
     server error or a timeout is not a deletion."""
     urls = (before.url, *before.aliases)
-    if before.url in aliases:
-        return "duplicate"
     if any(evidence.failures.get(url) in GONE_STATUSES for url in urls):
         return "gone"
     if before.url in evidence.redirected:
-        return "redirected"
+        return "redirected"  # (its URL is now an alias of the target: a redirect first)
+    if before.url in aliases:
+        return "duplicate"
     if any(url in evidence.failures for url in urls):
         return None  # 5xx, timeout, robots.txt unreadable: perhaps back next time
     return "dropped" if evidence.complete else None

@@ -22,6 +22,7 @@ from . import __version__
 from .config import ConfigError, default_map, find_config, show
 from .crawler import CrawlOptions, PageSource, crawl, default_workers
 from .dedup import DedupOptions, Removal
+from .deliver import deliver, evidence_of, record_changes
 from .emit import JsonlWriter, OutputError, written_ids
 from .fetch import DEFAULT_USER_AGENT, FetchConfig
 from .files import InputError, read_files, read_records
@@ -29,8 +30,11 @@ from .formats import FORMATS, MarkdownWriter, RecordWriter, open_writer, write_r
 from .models import Page, QARecord, Record
 from .pipeline import emit, qa_records, records_of
 from .progress import Progress
-from .report import Summary, format_summary
+from .report import Summary, format_delivery, format_summary
 from .review import render_report, write_report
+from .serve import serve_command
+from .sinks import Sink, SinkError, open_sink, sink_name
+from .sinks.file import FileSink
 from .state import CrawlState, MemoryEmitLog, RunStart
 from .state.sqlite import SqliteState, StateError
 from .urls import InvalidURL, Scope, host_of, normalize
@@ -143,6 +147,41 @@ OUTPUT_OPTIONS = (
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(OUTPUT_OPTIONS):
+        func = option(func)
+    return func
+
+
+FEED_OPTIONS = (
+    click.option(
+        "--changes",
+        "changes_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help="Append the change events (created, updated with the fields that changed, "
+        "deleted with why) to FILE as JSON Lines, each event once.",
+    ),
+    click.option(
+        "--sink",
+        "sinks",
+        multiple=True,
+        metavar="URL",
+        help="Deliver the change events to URL, from where it stopped last: "
+        "postgresql://… (records and qa tables), https://… (Standard Webhooks, signed "
+        "with the secret in $HARVESTER_WEBHOOK_SECRET), file://…jsonl. Repeatable.",
+    ),
+    click.option(
+        "--sink-batch",
+        type=click.IntRange(1, 10_000),
+        default=100,
+        show_default=True,
+        help="Events per webhook message.",
+    ),
+)
+
+
+def feed_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(FEED_OPTIONS):
         func = option(func)
     return func
 
@@ -394,6 +433,7 @@ def config_show(ctx: click.Context) -> None:
     is_flag=True,
     help="Write every record, not only those new or changed since the last run.",
 )
+@feed_options
 def crawl_command(
     urls: tuple[str, ...],
     max_pages: int,
@@ -417,6 +457,9 @@ def crawl_command(
     state_path: Path | None,
     fresh: bool,
     full: bool,
+    changes_path: Path | None,
+    sinks: tuple[str, ...],
+    sink_batch: int,
     **common: Any,
 ) -> None:
     """Crawl a site from one or more seed URLs and write its records.
@@ -449,6 +492,7 @@ def crawl_command(
         ),
     )
     out = Output.of(common)
+    feed = _open_feed(changes_path, sinks, sink_batch)
     warc = _open_warc(warc_path)
     state = _open_state(state_path or default_state_path(seeds), fresh)
     start = state.start(seeds)
@@ -461,7 +505,7 @@ def crawl_command(
         )
         if warc is not None:
             warc.close()
-        _finish(pages, writer, out, summary, " ".join(seeds), state, full, already, progress)
+        _finish(pages, writer, out, summary, " ".join(seeds), state, full, already, progress, feed)
 
 
 @main.command("extract")
@@ -511,6 +555,82 @@ def dedup_command(inputs: tuple[Path, ...], **common: Any) -> None:
     out = Output.of(common)
     writer = _open_output(out)
     _finish(pages, writer, out, summary, " ".join(str(p) for p in inputs), None, True)
+
+
+@main.command("deliver")
+@click.argument("urls", nargs=-1, metavar="[URL...]")
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The crawl's state file [default: the one `crawl URL...` uses for these URLs].",
+)
+@feed_options
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def deliver_command(
+    urls: tuple[str, ...],
+    state_path: Path | None,
+    changes_path: Path | None,
+    sinks: tuple[str, ...],
+    sink_batch: int,
+    quiet: bool,
+) -> None:
+    """Deliver the change events that crawls recorded, without crawling: each sink
+    resumes after the last event it took (after a crash, a sink that was down, or to
+    feed a new sink from the start).
+
+    Example: harvester deliver https://clinic.example/ --sink postgresql://localhost/site
+    """
+    if state_path is None and not urls:
+        fail("give the crawl's URLs or its --state file")
+    path = state_path or default_state_path(_seeds(urls))
+    if not path.exists():
+        fail(f"no crawl state at {path}: run `harvester crawl` first")
+    feed = _open_feed(changes_path, sinks, sink_batch)
+    if not feed:
+        fail("nothing to deliver to: give --sink URL or --changes FILE")
+    state = _open_state(path, fresh=False)
+    summary = Summary()
+    try:
+        _deliver(state, feed, summary)
+    finally:
+        state.close()
+    if not quiet:
+        click.echo(format_delivery(summary, str(path)), err=True)
+    sys.exit(summary.exit_code)
+
+
+def _open_feed(changes: Path | None, urls: tuple[str, ...], batch: int) -> list[Sink]:
+    """The sinks of this run, opened (and checked) before anything is crawled."""
+    opened: list[Sink] = [FileSink(changes)] if changes is not None else []
+    for url in urls:
+        try:
+            opened.append(open_sink(url, batch=batch))
+        except SinkError as exc:
+            fail(f"--sink {sink_name(url)}: {exc}")
+    return opened
+
+
+def _record_and_deliver(
+    state: CrawlState, records: list[Record], summary: Summary, feed: list[Sink]
+) -> None:
+    """The run's change events into the outbox (always: `deliver` may come later), then
+    to this run's sinks."""
+    evidence = evidence_of(summary.failures, state.pages.redirects(), summary.over_limit == 0)
+    summary.changes.update(event.type for event in record_changes(state, records, evidence))
+    _deliver(state, feed, summary)
+
+
+def _deliver(state: CrawlState, feed: list[Sink], summary: Summary) -> None:
+    try:
+        done = deliver(state, feed)
+    finally:
+        for sink in feed:
+            sink.close()
+    summary.delivered.update(done.delivered)
+    summary.dead_letters += done.dead
+    summary.sink_errors.update(done.errors)
 
 
 def _seeds(urls: tuple[str, ...]) -> list[str]:
@@ -582,6 +702,7 @@ def _finish(
     full: bool,
     already: set[str] | None = None,
     progress: Progress | None = None,
+    feed: list[Sink] | None = None,
 ) -> None:
     explain = _open_explain(out.explain)
     if progress is not None:
@@ -618,6 +739,7 @@ def _finish(
     if out.report is not None:
         _write_report(out, summary, found, removals, source)
     if state is not None:
+        _record_and_deliver(state, records, summary, feed or [])
         state.run_done()
         state.close()
     if progress is not None:
@@ -687,3 +809,5 @@ def run() -> None:
 
 
 __all__ = ["RunStart", "main", "run"]
+
+main.add_command(serve_command)

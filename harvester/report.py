@@ -6,6 +6,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .sinks import DeadLetter
+
 
 @dataclass
 class Failure:
@@ -34,13 +36,18 @@ class Summary:
     top_templates: list[tuple[str, int]] = field(default_factory=list)
     resumed: bool = False
     started: float = field(default_factory=time.monotonic)
+    changes: Counter[str] = field(default_factory=Counter)  # events by type
+    delivered: Counter[str] = field(default_factory=Counter)  # events by sink
+    dead_letters: list[tuple[str, DeadLetter]] = field(default_factory=list)
+    sink_errors: dict[str, str] = field(default_factory=dict)  # sink -> why it stopped
 
     @property
     def exit_code(self) -> int:
-        """0 complete, 1 partial (some pages failed), 3 nothing could be read."""
-        if not self.failures:
-            return 0
-        return 1 if self.pages_fetched else 3
+        """0 complete, 1 partial (some pages failed, some events not delivered), 3
+        nothing could be read."""
+        if self.failures and not self.pages_fetched:
+            return 3
+        return 1 if self.failures or self.sink_errors else 0
 
 
 def format_summary(summary: Summary, source: str, target: str, emit: str) -> str:
@@ -64,10 +71,37 @@ def format_summary(summary: Summary, source: str, target: str, emit: str) -> str
         f"template {summary.template_removed}, in-page repeats {summary.repeats_removed}",
         f"  output            {'stdout' if target == '-' else target}",
     ]
+    if summary.changes or summary.delivered or summary.sink_errors:
+        lines += _feed_lines(summary)
     for text, pages in summary.top_templates[:3]:
         lines.append(f"  template on {pages:>3} pages: {text[:60]}")
     for failure in summary.failures[:5]:
         lines.append(f"  failed: {failure.url}: {failure.message}")
     if len(summary.failures) > 5:
         lines.append(f"  ... and {len(summary.failures) - 5} more failures")
+    return "\n".join(lines)
+
+
+def _feed_lines(summary: Summary) -> list[str]:
+    changes = summary.changes
+    lines = [
+        f"  changes           {sum(changes.values()):>6}   created {changes['created']}, "
+        f"updated {changes['updated']}, deleted {changes['deleted']}"
+    ]
+    for sink, count in sorted(summary.delivered.items()):
+        lines.append(f"  delivered         {count:>6}   to {sink}")
+    for sink, letter in summary.dead_letters[:5]:
+        lines.append(f"  dead letter: {sink}: {letter.event_id}: {letter.status} {letter.message}")
+    if len(summary.dead_letters) > 5:
+        lines.append(f"  ... and {len(summary.dead_letters) - 5} more dead letters")
+    for sink, error in sorted(summary.sink_errors.items()):
+        lines.append(f"  not delivered: {sink}: {error} (run `harvester deliver` to resume)")
+    return lines
+
+
+def format_delivery(summary: Summary, source: str) -> str:
+    """`harvester deliver`: what went where."""
+    lines = [f"harvester: delivered events of {source}", *_feed_lines(summary)[1:]]
+    if not summary.delivered and not summary.sink_errors:
+        lines.append("  nothing new to deliver")
     return "\n".join(lines)

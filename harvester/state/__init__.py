@@ -12,7 +12,9 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..changes import Event, Known
 from ..models import Page
+from ..sinks import DeadLetter
 
 
 @dataclass(frozen=True)
@@ -126,12 +128,31 @@ class EmitLog(Protocol):
     def mark(self, record_id: str, content_hash: str) -> None: ...
 
 
+class ChangeLog(Protocol):
+    """What each record of the site was, the events that changed it (an outbox, in
+    order), and how far each sink has delivered them.
+
+    `record` is called inside the state's transaction, so that an event is appended in
+    the same transaction that records the record's new state: a crash loses neither.
+    """
+
+    def known(self, record_id: str) -> Known | None: ...
+    def all_known(self) -> list[Known]: ...
+    def record(self, event: Event, now: Known | None) -> None: ...
+    def events_after(self, seq: int, limit: int) -> list[tuple[int, Event]]: ...
+    def cursor(self, sink: str) -> int: ...
+    def advance(self, sink: str, seq: int) -> None: ...
+    def dead_letter(self, sink: str, letter: DeadLetter) -> None: ...
+    def dead_letters(self) -> list[tuple[str, DeadLetter]]: ...
+
+
 class CrawlState(Protocol):
     frontier: Frontier
     seen: SeenSet
     stats: SiteStats
     pages: PageStore
     log: EmitLog
+    changes: ChangeLog
 
     def transaction(self) -> AbstractContextManager[None]: ...
     def start(self, seeds: list[str]) -> RunStart: ...
@@ -196,6 +217,42 @@ class MemoryEmitLog:
         self._hashes[record_id] = content_hash
 
 
+class MemoryChangeLog:
+    def __init__(self) -> None:
+        self._known: dict[str, Known] = {}
+        self._events: list[Event] = []
+        self._cursors: dict[str, int] = {}
+        self._dead: list[tuple[str, DeadLetter]] = []
+
+    def known(self, record_id: str) -> Known | None:
+        return self._known.get(record_id)
+
+    def all_known(self) -> list[Known]:
+        return list(self._known.values())
+
+    def record(self, event: Event, now: Known | None) -> None:
+        self._events.append(event)
+        if now is None:
+            self._known.pop(event.record_id, None)
+        else:
+            self._known[event.record_id] = now
+
+    def events_after(self, seq: int, limit: int) -> list[tuple[int, Event]]:
+        return [(k + 1, e) for k, e in enumerate(self._events[seq : seq + limit], start=seq)]
+
+    def cursor(self, sink: str) -> int:
+        return self._cursors.get(sink, 0)
+
+    def advance(self, sink: str, seq: int) -> None:
+        self._cursors[sink] = seq
+
+    def dead_letter(self, sink: str, letter: DeadLetter) -> None:
+        self._dead.append((sink, letter))
+
+    def dead_letters(self) -> list[tuple[str, DeadLetter]]:
+        return list(self._dead)
+
+
 class MemoryState:
     """Everything in memory: one run, nothing to resume. The library's default."""
 
@@ -205,6 +262,7 @@ class MemoryState:
         self.stats: SiteStats = MemorySiteStats()
         self.pages: PageStore = MemoryPageStore()
         self.log: EmitLog = MemoryEmitLog()
+        self.changes: ChangeLog = MemoryChangeLog()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -6,6 +6,7 @@ the file consistent, and a URL leased but not acked goes back to the queue on re
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections import Counter
@@ -13,8 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..changes import Event, Known
 from ..models import Page
+from ..sinks import DeadLetter
 from . import (
+    ChangeLog,
     EmitLog,
     Frontier,
     FrontierItem,
@@ -37,6 +41,12 @@ CREATE TABLE IF NOT EXISTS failures (url TEXT PRIMARY KEY, kind TEXT, message TE
 CREATE INDEX IF NOT EXISTS pages_run_seq ON pages (run, seq);
 CREATE TABLE IF NOT EXISTS emitted (id TEXT PRIMARY KEY, hash TEXT);
 CREATE TABLE IF NOT EXISTS stats (site TEXT, name TEXT, value INTEGER, PRIMARY KEY (site, name));
+CREATE TABLE IF NOT EXISTS known (
+    id TEXT PRIMARY KEY, url TEXT, hash TEXT, fields TEXT, aliases TEXT);
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT);
+CREATE TABLE IF NOT EXISTS cursors (sink TEXT PRIMARY KEY, seq INTEGER);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    sink TEXT, event_id TEXT, status INTEGER, message TEXT, PRIMARY KEY (sink, event_id));
 """
 
 
@@ -62,6 +72,7 @@ class SqliteState:
         self.stats: SiteStats = _Stats(self.db)
         self.pages: PageStore = _Pages(self.db, self)
         self.log: EmitLog = _Log(self.db)
+        self.changes: ChangeLog = _Changes(self.db)
         self.run = int(self._meta("run") or 0)
         self.seq = int(self.db.execute("SELECT coalesce(max(seq), 0) FROM pages").fetchone()[0])
         self._depth = 0
@@ -254,3 +265,63 @@ class _Log:
 
     def mark(self, record_id: str, content_hash: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO emitted VALUES (?, ?)", (record_id, content_hash))
+
+
+class _Changes:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def known(self, record_id: str) -> Known | None:
+        row = self.db.execute(
+            "SELECT id, url, hash, fields, aliases FROM known WHERE id = ?", (record_id,)
+        ).fetchone()
+        return _known(row) if row else None
+
+    def all_known(self) -> list[Known]:
+        rows = self.db.execute("SELECT id, url, hash, fields, aliases FROM known ORDER BY id")
+        return [_known(row) for row in rows]
+
+    def record(self, event: Event, now: Known | None) -> None:
+        self.db.execute("INSERT INTO outbox (event) VALUES (?)", (event.to_json(),))
+        if now is None:
+            self.db.execute("DELETE FROM known WHERE id = ?", (event.record_id,))
+            return
+        self.db.execute(
+            "INSERT OR REPLACE INTO known VALUES (?, ?, ?, ?, ?)",
+            (
+                now.record_id,
+                now.url,
+                now.content_hash,
+                json.dumps(now.fields),
+                json.dumps(list(now.aliases)),
+            ),
+        )
+
+    def events_after(self, seq: int, limit: int) -> list[tuple[int, Event]]:
+        rows = self.db.execute(
+            "SELECT seq, event FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+        return [(int(n), Event.from_dict(json.loads(text))) for n, text in rows]
+
+    def cursor(self, sink: str) -> int:
+        row = self.db.execute("SELECT seq FROM cursors WHERE sink = ?", (sink,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def advance(self, sink: str, seq: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (sink, seq))
+
+    def dead_letter(self, sink: str, letter: DeadLetter) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?)",
+            (sink, letter.event_id, letter.status, letter.message),
+        )
+
+    def dead_letters(self) -> list[tuple[str, DeadLetter]]:
+        rows = self.db.execute(
+            "SELECT sink, event_id, status, message FROM dead_letters ORDER BY rowid"
+        )
+        return [(str(s), DeadLetter(str(e), int(c), str(m))) for s, e, c, m in rows]
+
+
+def _known(row: tuple[str, str, str, str, str]) -> Known:
+    return Known(row[0], row[1], row[2], json.loads(row[3]), tuple(json.loads(row[4])))
