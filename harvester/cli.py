@@ -154,7 +154,6 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
 FEED_OPTIONS = (
     click.option(
         "--changes",
-        "changes_path",
         type=click.Path(path_type=Path, dir_okay=False),
         default=None,
         metavar="FILE",
@@ -163,7 +162,6 @@ FEED_OPTIONS = (
     ),
     click.option(
         "--sink",
-        "sinks",
         multiple=True,
         metavar="URL",
         help="Deliver the change events to URL, from where it stopped last: "
@@ -457,8 +455,8 @@ def crawl_command(
     state_path: Path | None,
     fresh: bool,
     full: bool,
-    changes_path: Path | None,
-    sinks: tuple[str, ...],
+    changes: Path | None,
+    sink: tuple[str, ...],
     sink_batch: int,
     **common: Any,
 ) -> None:
@@ -492,7 +490,7 @@ def crawl_command(
         ),
     )
     out = Output.of(common)
-    feed = _open_feed(changes_path, sinks, sink_batch)
+    feed = _open_feed(changes, sink, sink_batch)
     warc = _open_warc(warc_path)
     state = _open_state(state_path or default_state_path(seeds), fresh)
     start = state.start(seeds)
@@ -571,8 +569,8 @@ def dedup_command(inputs: tuple[Path, ...], **common: Any) -> None:
 def deliver_command(
     urls: tuple[str, ...],
     state_path: Path | None,
-    changes_path: Path | None,
-    sinks: tuple[str, ...],
+    changes: Path | None,
+    sink: tuple[str, ...],
     sink_batch: int,
     quiet: bool,
 ) -> None:
@@ -587,7 +585,7 @@ def deliver_command(
     path = state_path or default_state_path(_seeds(urls))
     if not path.exists():
         fail(f"no crawl state at {path}: run `harvester crawl` first")
-    feed = _open_feed(changes_path, sinks, sink_batch)
+    feed = _open_feed(changes, sink, sink_batch)
     if not feed:
         fail("nothing to deliver to: give --sink URL or --changes FILE")
     state = _open_state(path, fresh=False)
@@ -736,10 +734,11 @@ def _finish(
         explain.close()
     if out.redirects is not None:
         _write_redirects(out, records, writer)
+    if state is not None:
+        _record_and_deliver(state, records, summary, feed or [])
     if out.report is not None:
         _write_report(out, summary, found, removals, source)
     if state is not None:
-        _record_and_deliver(state, records, summary, feed or [])
         state.run_done()
         state.close()
     if progress is not None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from .emit import OutputError
 from .report import Failure, Summary
+from .sinks import DeadLetter
 
 TOP_TEMPLATES = 50
 REASONS = ("template", "repeat", "duplicate-page")
@@ -196,6 +197,27 @@ def _summary_section(summary: Summary, emit: str) -> str:
         ("Template blocks removed", summary.template_removed, ""),
         ("In-page repeats removed", summary.repeats_removed, ""),
     ]
+    if summary.changes or summary.delivered or summary.sink_errors:
+        changes = summary.changes
+        tiles += [
+            (
+                "Change events",
+                sum(changes.values()),
+                f"created {changes['created']}, updated {changes['updated']}, "
+                f"deleted {changes['deleted']}",
+            ),
+            (
+                "Events delivered",
+                sum(summary.delivered.values()),
+                "; ".join(f"{k}: not delivered ({v})" for k, v in summary.sink_errors.items())
+                or "; ".join(f"{k} {n}" for k, n in summary.delivered.items()),
+            ),
+            (
+                "Dead letters",
+                len(summary.dead_letters),
+                "see Errors" if summary.dead_letters else "",
+            ),
+        ]
     body = "".join(
         f"<div><dt>{_e(label)}</dt><dd>{_count(value)}</dd><small>{_e(note)}</small></div>"
         for label, value, note in tiles
@@ -254,7 +276,7 @@ def _clusters_section(clusters: dict[str, list[dict[str, Any]]]) -> str:
     return f'<section id="clusters"><h2>Duplicate pages</h2>{body}</section>'
 
 
-def _errors_section(failures: list[Failure]) -> str:
+def _errors_section(failures: list[Failure], dead: list[tuple[str, DeadLetter]]) -> str:
     rows = "".join(
         f'<tr><td class="u">{_link(f.url)}</td><td>{_e(f.kind)}</td>'
         f'<td class="bad">{_e(f.message)}</td></tr>'
@@ -266,7 +288,22 @@ def _errors_section(failures: list[Failure]) -> str:
         if failures
         else '<p class="mute">No errors.</p>'
     )
-    return f'<section id="errors"><h2>Errors</h2>{body}</section>'
+    return f'<section id="errors"><h2>Errors</h2>{body}{_dead_letters(dead)}</section>'
+
+
+def _dead_letters(dead: list[tuple[str, DeadLetter]]) -> str:
+    """Events a sink refused for good: never retried, so listed for a person to act on."""
+    if not dead:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(sink)}</td><td>{_e(letter.event_id)}</td>"
+        f'<td class="bad">{_e(letter.status)} {_e(letter.message)}</td></tr>'
+        for sink, letter in dead
+    )
+    return (
+        f"<h3>Dead letters ({len(dead)})</h3><table><thead><tr><th>Sink</th><th>Event</th>"
+        f"<th>Refused with</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 # --- records ------------------------------------------------------------------------------
@@ -501,7 +538,8 @@ def render_report(
         f'<span class="mute">· --emit {_e(emit)} · {_e(_status(summary))} · '
         f"{elapsed:.1f} s{' · resumed' if summary.resumed else ''}</span></div>"
         f"{_nav(len(records), summary, len(clusters), bool(other))}</header>"
-        f"{_summary_section(summary, emit)}{_errors_section(summary.failures)}"
+        f"{_summary_section(summary, emit)}"
+        f"{_errors_section(summary.failures, summary.dead_letters)}"
         f"{_records_section(records, qa_mode)}{_templates_section(summary.top_templates)}"
         f"{_clusters_section(clusters)}{kept}{other}{cards.data()}"
         f"<script>{SCRIPT}</script></body></html>\n"

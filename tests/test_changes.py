@@ -10,12 +10,17 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLE_SITE, FaultHandler, Server, run_cli, serve
+from conftest import SAMPLE_SITE, FaultHandler, Server, run_cli, serve, wait_until
 
 import harvester
 from harvester.changes import Event, Evidence, Known, deletion_reason, field_hashes, record_event
@@ -217,3 +222,98 @@ def test_what_counts_as_a_deletion(
         complete=complete,
     )
     assert deletion_reason(Known("r1", url, "h"), evidence, aliases) == reason
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A webhook endpoint that takes its time: long enough to kill the deliverer."""
+
+    received: list[dict[str, Any]]
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(0.05)
+        with self.lock:
+            self.received.append({"id": self.headers["webhook-id"], "body": json.loads(body)})
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+    handler = type("Handler", (_Receiver,), {"received": received})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/hooks", received
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_killed_deliverer_loses_no_event(
+    site: tuple[Server, Path],
+    tmp_path: Path,
+    receiver: tuple[str, list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kill -9 in the middle of a webhook delivery, then `harvester deliver`: every event
+    arrives (some twice: receivers drop repeats by webhook-id), in order."""
+    server, _ = site
+    events = _crawl(server, tmp_path)
+    url, received = receiver
+    monkeypatch.setenv("HARVESTER_WEBHOOK_SECRET", "whsec_" + "c2VjcmV0LWtleS1mb3ItdGVzdHM=")
+    state = str(tmp_path / "s.sqlite")
+    command = [sys.executable, "-m", "harvester", "deliver", "--state", state]
+    deliverer = subprocess.Popen([*command, "--sink", url, "--sink-batch", "1"], cwd=tmp_path)
+    wait_until(lambda: len(received) >= 3, seconds=60)
+    deliverer.kill()
+    deliverer.wait()
+    assert len(received) < len(events)  # it was stopped in the middle
+    done = run_cli("deliver", "--state", state, "--sink", url, "--sink-batch", "1")
+    assert done.returncode == 0, done.stderr
+    first_seen = list(dict.fromkeys(r["id"] for r in received))
+    assert first_seen == [e["event_id"] for e in events]
+    assert all(r["body"]["data"][0]["event_id"] == r["id"] for r in received)
+
+
+def test_dead_letters_are_listed_in_the_summary_and_the_report(
+    site: tuple[Server, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver that refuses (400) gets nothing again; the run says which events."""
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HARVESTER_WEBHOOK_SECRET", "not-a-whsec-secret")
+    server, _ = site
+    report = tmp_path / "report.html"
+    try:
+        hook = f"http://127.0.0.1:{httpd.server_address[1]}/hooks"
+        done = run_cli(
+            "crawl", server.url, "-o", str(tmp_path / "out.jsonl"), "--state",
+            str(tmp_path / "s.sqlite"), "--workers", "0", "--delay", "0", "--sink", hook,
+            "--report", str(report),
+        )  # fmt: skip
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert done.returncode == 0, done.stderr
+    assert "dead letter:" in done.stderr and "400" in done.stderr
+    assert "not-a-whsec-secret" not in done.stderr
+    page = report.read_text("utf-8")
+    assert "Dead letters (" in page and "Change events" in page
