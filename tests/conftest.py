@@ -4,12 +4,14 @@ with fault routes (503 + Retry-After, slow, redirects, wrong charset, non-HTML).
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import psycopg
 import pytest
 
 from harvester.extract import extract_page
@@ -210,3 +213,28 @@ def assert_fixture_qa(folder: Path, name: str, expected: list[QAFound]) -> None:
     assert qa_triples(found) == expected
     positions = [q.position for q in found]
     assert positions == sorted(positions)
+
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture
+def new_database() -> Iterator[Callable[[], str]]:
+    """Creates databases with unique names on demand; drops them all at the end."""
+    try:
+        admin = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):  # CI starts one: its absence is a failure there
+            pytest.fail(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
+        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432 (.ci/run starts one): {exc}")
+    names: list[str] = []
+
+    def create() -> str:
+        names.append(f"harvester_test_{uuid.uuid4().hex[:12]}")
+        admin.execute(f'CREATE DATABASE "{names[-1]}"')
+        return f"{PG_SERVER}/{names[-1]}"
+
+    with admin:
+        yield create
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

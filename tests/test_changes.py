@@ -14,11 +14,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from conftest import SAMPLE_SITE, FaultHandler, Server, run_cli, serve, wait_until
 
@@ -317,3 +318,50 @@ def test_dead_letters_are_listed_in_the_summary_and_the_report(
     assert "not-a-whsec-secret" not in done.stderr
     page = report.read_text("utf-8")
     assert "Dead letters (" in page and "Change events" in page
+
+
+def test_a_revisit_into_postgresql_gives_exactly_the_expected_rows(
+    site: tuple[Server, Path], tmp_path: Path, new_database: Callable[[], str]
+) -> None:
+    """The same revisit as above, into the records and qa tables; a re-run adds nothing."""
+    server, root = site
+    database = new_database()
+    _crawl(server, tmp_path, "--sink", database)
+    with psycopg.connect(database) as db:
+        first = dict(db.execute("SELECT url, content_hash FROM records").fetchall())
+        pairs = db.execute("SELECT count(*) FROM qa").fetchone()
+    assert set(first) >= {_url(server, p) for p in (EDITED, REMOVED, REDIRECTED, FLAKY)}
+    assert pairs is not None and pairs[0] > 0
+
+    _change_the_site(server, root)
+    _crawl(server, tmp_path, "--sink", database)
+    again = _crawl(server, tmp_path, "--sink", database)
+    assert again == []
+    with psycopg.connect(database) as db:
+        rows = {
+            url: (content_hash, deleted)
+            for url, content_hash, deleted in db.execute(
+                "SELECT url, content_hash, deleted_at IS NOT NULL FROM records"
+            )
+        }
+        gone_qa = db.execute(
+            "SELECT count(*) FROM qa JOIN records USING (record_id) WHERE deleted_at IS NOT NULL"
+        ).fetchone()
+    assert rows[_url(server, REMOVED)][1] and rows[_url(server, REDIRECTED)][1]
+    assert not rows[_url(server, FLAKY)][1]  # a 503 is no deletion
+    assert rows[_url(server, FLAKY)][0] == first[_url(server, FLAKY)]
+    assert rows[_url(server, EDITED)][0] != first[_url(server, EDITED)]
+    assert _url(server, NEW) in rows and not rows[_url(server, NEW)][1]
+    unchanged = set(first) - {_url(server, p) for p in (EDITED, REMOVED, REDIRECTED)}
+    assert unchanged - {_url(server, "articles/")}
+    assert all(rows[u][0] == first[u] for u in unchanged - {_url(server, "articles/")})
+    assert gone_qa is not None and gone_qa[0] == 0
+
+
+def test_sinks_can_come_from_the_settings_file(site: tuple[Server, Path], tmp_path: Path) -> None:
+    server, _ = site
+    (tmp_path / "harvester.toml").write_text('[crawl]\nsink = ["file:feed.jsonl"]\n', "utf-8")
+    done = run_cli("crawl", server.url, "-o", "out.jsonl", "--workers", "0", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    feed = (tmp_path / "feed.jsonl").read_text("utf-8").splitlines()
+    assert feed and all(json.loads(line)["type"] == "created" for line in feed)

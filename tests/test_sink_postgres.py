@@ -4,8 +4,6 @@ each test gets a database of its own, dropped at the end."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +18,6 @@ from harvester.models import Record
 from harvester.sinks import SinkError, open_sink
 from harvester.sinks.postgres import SCHEMA_VERSION, PostgresSink
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 SAMPLE_SITE = Path(__file__).resolve().parent.parent / "data" / "sample-site"
 T1, T2, T3 = "2024-05-01T10:00:00Z", "2024-05-08T10:00:00Z", "2024-05-15T10:00:00Z"
 
@@ -29,28 +26,6 @@ Snapshot = tuple[list[tuple[Any, ...]], ...]
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
-
-
-@pytest.fixture
-def new_database() -> Iterator[Callable[[], str]]:
-    """Creates databases with unique names on demand; drops them all at the end."""
-    try:
-        admin = psycopg.connect(f"{SERVER}/postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):  # CI starts one: its absence is a failure there
-            pytest.fail(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432 (.ci/run starts one): {exc}")
-    names: list[str] = []
-
-    def create() -> str:
-        names.append(f"harvester_test_{uuid.uuid4().hex[:12]}")
-        admin.execute(f'CREATE DATABASE "{names[-1]}"')
-        return f"{SERVER}/{names[-1]}"
-
-    with admin:
-        yield create
-        for name in names:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
