@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/qa.py
+	$(BIN)/python bench/sinks.py
 	$(BIN)/python bench/dedup.py
 	$(BIN)/python bench/crawl.py
 

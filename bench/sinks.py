@@ -1,5 +1,6 @@
 """Sink throughput: change events per second into each sink, batches as `deliver` sends them.
 
+Webhooks: a local receiver on 127.0.0.1 answering 200, messages of WEBHOOK_BATCH events.
 PostgreSQL: a temporary database on 127.0.0.1:5432 (user postgres, trust auth; override
 with HARVESTER_BENCH_PG, a server URL without database), dropped at the end. Records are
 the sample site's pages through the real extraction, cloned under new ids and URLs with
@@ -15,11 +16,13 @@ import dataclasses
 import os
 import platform
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -29,6 +32,7 @@ from harvester.api import extract_html
 from harvester.changes import Event, Evidence, deleted_events, known_of, record_event
 from harvester.models import Record
 from harvester.sinks.postgres import PostgresSink
+from harvester.sinks.webhook import WebhookSink
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_SITE = ROOT / "data" / "sample-site"
@@ -36,6 +40,7 @@ SERVER = os.environ.get("HARVESTER_BENCH_PG", "postgresql://postgres@127.0.0.1:5
 RECORDS = 20_000
 BATCH = 500
 GOAL_PER_S = 2000
+WEBHOOK_BATCH = 100  # events a message: the --sink-batch default
 T1, T2, T3 = "2024-05-01T10:00:00Z", "2024-05-08T10:00:00Z", "2024-05-15T10:00:00Z"
 
 
@@ -134,10 +139,40 @@ def measure_postgres(old: list[Record], new: list[Record]) -> tuple[list[Phase],
     return phases, pairs
 
 
+class _Receiver(BaseHTTPRequestHandler):
+    """A local webhook endpoint that reads each message and answers 200."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver behind a proxy
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def measure_webhook(old: list[Record], new: list[Record]) -> list[Phase]:
-    """The webhook sink's figures go here: the same three phases against a local receiver.
-    Empty until that measurement is written; main() prints and records whatever it gives."""
-    return []
+    """The same three phases into a local receiver, WEBHOOK_BATCH events a message."""
+    os.environ.setdefault("HARVESTER_WEBHOOK_SECRET", "whsec_" + "YmVuY2gtc2VjcmV0")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/hooks"
+    plan = [
+        ("created", created_events(old)),
+        ("updated", updated_events(old, new)),
+        ("deleted", deletion_events(new)),
+    ]
+    try:
+        sink = WebhookSink(url, batch=WEBHOOK_BATCH)
+        phases = [Phase("webhook", kind, len(ev), timed(sink.deliver, ev)) for kind, ev in plan]
+        sink.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    return phases
 
 
 def report(phases: list[Phase], samples: int, pairs: int) -> list[str]:
@@ -164,7 +199,8 @@ def report(phases: list[Phase], samples: int, pairs: int) -> list[str]:
         ),
         "",
         f"Goal: at least {GOAL_PER_S:,} records/s into PostgreSQL ({met}: slowest phase "
-        f"{slowest:,.0f}/s).",
+        f"{slowest:,.0f}/s). Webhooks: {WEBHOOK_BATCH} events a signed message, to a "
+        "receiver on this machine.",
     ]
 
 
