@@ -226,6 +226,12 @@ def test_body_over_the_limit_is_413() -> None:
     assert small.status_code == 200
 
 
+def test_default_limit_is_5_mib(api: str) -> None:
+    html = "<p>" + "x" * (5 * 1024 * 1024) + "</p>"
+    response = post(api, {"html": html, "base_url": "https://a.example/"})
+    assert_error(response, 413, "5242880 bytes")
+
+
 def test_one_request_too_many_is_503_with_retry_after(site: Server) -> None:
     site.state.delay = 0.5
     with running(quick(concurrency=1)) as base, ThreadPoolExecutor(1) as pool:
@@ -244,6 +250,15 @@ def test_slow_request_is_504(site: Server) -> None:
         response = post(base, {"url": site.url + "page.html"})
     assert_error(response, 504, "0.3 s")
     assert time.monotonic() - started < 1.0
+
+
+def test_a_bug_is_500_without_traceback(api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(html: str, url: str) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr("harvester.serve.extract_html", broken)
+    response = post(api, {"html": "<p>Hello.</p>", "base_url": "https://a.example/"})
+    assert assert_error(response, 500) == "internal error"
 
 
 # Authentication.
