@@ -20,7 +20,7 @@ from .changes import Event
 from .crawler import CrawlOptions, crawl
 from .dedup import DedupOptions, DedupStats, build_records, distinct_qa
 from .deliver import evidence_of, record_changes
-from .fetch import FetchConfig
+from .fetch import DEFAULT_DELAY, FetchConfig
 from .models import QARecord, Record
 from .page import process_page
 from .report import Summary
@@ -43,7 +43,7 @@ async def aharvest(
     emit: Literal["pages", "qa", "changes"] = "pages",
     max_pages: int = 10_000,
     max_depth: int | None = None,
-    delay: float = 0.5,
+    delay: float = DEFAULT_DELAY,
     concurrency: int = 8,
     ignore_robots: bool = False,
     state: str | Path | None = None,

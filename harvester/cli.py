@@ -24,7 +24,7 @@ from .crawler import CrawlOptions, PageSource, crawl, default_workers
 from .dedup import DedupOptions, Removal
 from .deliver import deliver, evidence_of, record_changes
 from .emit import JsonlWriter, OutputError, written_ids
-from .fetch import DEFAULT_USER_AGENT, FetchConfig
+from .fetch import DEFAULT_DELAY, DEFAULT_USER_AGENT, FetchConfig
 from .files import InputError, read_files, read_records
 from .formats import FORMATS, MarkdownWriter, RecordWriter, open_writer, write_redirects
 from .models import Page, QARecord, Record
@@ -319,7 +319,7 @@ def config_show(ctx: click.Context) -> None:
 @click.option(
     "--delay",
     type=click.FloatRange(min=0),
-    default=0.5,
+    default=DEFAULT_DELAY,
     show_default=True,
     help="Seconds between two requests to one host; 0 for none. A larger "
     "robots.txt Crawl-delay wins, and the crawler slows down by itself when the "

@@ -26,6 +26,9 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
+DEFAULT_DELAY = 0.5  # seconds between two requests to one host
+
+
 @dataclass
 class FetchConfig:
     user_agent: str = DEFAULT_USER_AGENT
@@ -35,7 +38,7 @@ class FetchConfig:
     retries: int = 3
     backoff: float = 0.25
     max_retry_after: float = 60.0
-    delay: float = 0.5
+    delay: float = DEFAULT_DELAY
     per_host: int = 2
     max_redirects: int = 10
 

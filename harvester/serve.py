@@ -36,7 +36,7 @@ from . import __version__
 from .api import extract_html
 from .crawler import ROBOTS_BYTES
 from .dedup import DedupOptions, DedupStats, build_records
-from .fetch import DEFAULT_USER_AGENT, FetchConfig, Fetcher, FetchError
+from .fetch import DEFAULT_DELAY, DEFAULT_USER_AGENT, FetchConfig, Fetcher, FetchError
 from .models import Record
 from .page import process_page
 from .parse import ParseError, charset_from_content_type
@@ -559,7 +559,7 @@ def _rebase(node: Any, refs: dict[str, str]) -> Any:
 @click.option(
     "--delay",
     type=click.FloatRange(min=0),
-    default=0.5,
+    default=DEFAULT_DELAY,
     show_default=True,
     metavar="SECONDS",
     help="Least time between two requests to one host, over all API requests "
