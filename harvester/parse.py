@@ -6,10 +6,12 @@ Parsing happens once per page; every later step shares the tree.
 from __future__ import annotations
 
 import codecs
+import html.parser
 import mimetypes
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html import escape
 
 import charset_normalizer
 import lxml.html
@@ -36,6 +38,7 @@ MULTIBYTE = frozenset(
     "utf_16 utf_32 shift_jis cp932 euc_jp iso2022_jp gb2312 gbk gb18030 big5 big5hkscs "
     "euc_kr cp949 johab cp950 hz".split()
 )
+_TITLE = re.compile(r"<title[^>]*>([^<]*)</title>", re.I)
 _ANCHORS = etree.XPath("//a[@href] | //area[@href]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
@@ -50,9 +53,49 @@ _LOOKUP = etree.ElementDefaultClassLookup(
 )
 
 
+_TOO_DEEP = "Excessive depth"  # libxml2 stops reading a page nested this deep
+
+
+_UNREAD = frozenset({"script", "style", "title", "template", "noscript"})
+
+
+class _Flattener(html.parser.HTMLParser):
+    """Text and links of a page, without its nesting: one paragraph per text run."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _UNREAD:
+            self.skip += 1
+        elif tag in ("a", "area") and (href := dict(attrs).get("href")):
+            self.parts.append(f'<a href="{escape(href)}"></a>')
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _UNREAD and self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip and data.strip():
+            self.parts.append(f"<p>{escape(data)}</p>")
+
+
+def flattened(text: str) -> str:
+    """A page nested too deep for the parser, as one flat page of its text and links:
+    read so, rather than lose what sits below the parser's depth limit."""
+    reader = _Flattener()
+    reader.feed(text)
+    reader.close()
+    head = _TITLE.search(text)
+    title = f"<title>{escape(head.group(1))}</title>" if head else ""
+    return f"<html><head>{title}</head><body>{''.join(reader.parts)}</body></html>"
+
+
 def _parser() -> etree.HTMLParser:
     """A parser of its own per document: lxml parsers are not shared across threads."""
-    parser = etree.HTMLParser()
+    parser = etree.HTMLParser(huge_tree=True)  # else libxml2 drops what is 256 levels deep
     parser.set_element_class_lookup(_LOOKUP)
     return parser
 
@@ -92,13 +135,16 @@ def charset_from_content_type(content_type: str | None) -> str | None:
 
 
 def _usable(encoding: str | None) -> str | None:
+    """The codec a label names, if it decodes text: "hex", "base64", "rot13" or "zlib"
+    are codecs too, but of bytes to bytes, and a page that names them is not in them."""
     if not encoding:
         return None
     name = ENCODING_ALIASES.get(encoding.lower(), encoding)
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
         return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def decode(body: bytes, http_charset: str | None = None) -> str:
@@ -126,7 +172,10 @@ def _candidates(body: bytes, http_charset: str | None) -> Iterator[str | None]:
     yield http_charset
     meta = _META_CHARSET.search(body[:4096])
     if meta:
-        yield meta.group(1).decode("ascii", "replace")
+        label = meta.group(1).decode("ascii", "replace")
+        # A page that can say "utf-16" in ASCII is not UTF-16: the HTML standard reads
+        # such a <meta> as UTF-8 (real UTF-16 carries a BOM, read above).
+        yield "utf-8" if label.lower().replace("_", "-").startswith("utf-16") else label
     yield _detect_multibyte(body)
     yield "windows-1252"
 
@@ -147,7 +196,10 @@ def parse_html(body: bytes, url: str, http_charset: str | None = None) -> Docume
     if not text.strip():
         raise ParseError("empty document")
     try:
-        tree = lxml.html.document_fromstring(text, parser=_parser())
+        parser = _parser()
+        tree = lxml.html.document_fromstring(text, parser=parser)
+        if any(_TOO_DEEP in error.message for error in parser.error_log):
+            tree = lxml.html.document_fromstring(flattened(text), parser=_parser())
     except (etree.ParserError, ValueError) as exc:
         raise ParseError(f"unparseable HTML: {exc}") from exc
     base_href = str(tree.xpath("string(//base/@href)"))

@@ -336,7 +336,10 @@ def linearize_page(tree: HtmlElement) -> tuple[list[Block], list[HtmlElement]]:
     body = tree.find("body")
     root = body if body is not None else tree
     walker = _Walker()
-    walker.block(root)
+    try:
+        walker.block(root)
+    except RecursionError:  # thousands of levels deep: read its text flat instead
+        return _flat_blocks(root), []
     main_id = find_main(walker.spans)
     chrome_ids = _mark(walker, main_id)
     focus_main(walker.blocks)
@@ -346,6 +349,19 @@ def linearize_page(tree: HtmlElement) -> tuple[list[Block], list[HtmlElement]]:
         if not chrome_ids.intersection(path) and (main_id is None or main_id in path)
     ]
     return walker.blocks, images
+
+
+def _flat_blocks(root: HtmlElement) -> list[Block]:
+    """The text of a tree too deep to walk, one block per text node, in page order: no
+    chrome or main-content marks (those need the walk), but nothing lost."""
+    root.set(ID_ATTR, "0")
+    texts: list[str] = []
+    for el in root.iter():  # lxml's own iteration: no recursion
+        if isinstance(el.tag, str) and el.tag not in SKIP and el.text:
+            texts.append(el.text)
+        if el is not root and el.tail:
+            texts.append(el.tail)
+    return [Block(text, "para", 0, (0,)) for text in map(clean_text, texts) if text]
 
 
 def _is_good(block: Block) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from lxml.html import HtmlElement
 from ..models import Block
 from ..parse import Document, select
 from ..urls import resolve
+from . import jsonld
 from .blocks import clean_text
 
 # Attribute steps, not a predicate on every element: libxml2 walks attributes faster.
@@ -78,11 +78,8 @@ def _metas(tree: HtmlElement) -> dict[str, str]:
 
 
 def _jsonld(tree: HtmlElement) -> Iterator[dict[str, Any]]:
-    for script in tree.xpath("//script[@type='application/ld+json']"):
-        try:
-            data = json.loads(script.text or "")
-        except ValueError:
-            continue
+    """The page's top-level JSON-LD objects (and those of @graph, publisher, isPartOf)."""
+    for data in jsonld.scripts(tree):
         stack = [data]
         while stack:
             item = stack.pop()
@@ -189,8 +186,8 @@ def dates(
         or metas.get("datemodified")
     )
     for node in _jsonld(tree):
-        published = published or node.get("datePublished")
-        modified = modified or node.get("dateModified")
+        published = published or jsonld.first_text(node.get("datePublished"))
+        modified = modified or jsonld.first_text(node.get("dateModified"))
     if not published:
         times = tree.xpath("//time/@datetime")
         published = str(times[0]) if times else None
@@ -280,9 +277,13 @@ def _person(value: str) -> str | None:
 
 
 def _jsonld_name(value: Any) -> str | None:
-    if isinstance(value, list):
-        names = [n for n in (_jsonld_name(v) for v in value) if n]
-        return ", ".join(names) or None
+    """ "Jane", {"name": "Jane"}, or a list of those (one level: names, not trees)."""
+    values = value[: jsonld.MAX_LIST] if isinstance(value, list) else [value]
+    names = [n for n in (_one_name(v) for v in values) if n]
+    return ", ".join(names) or None
+
+
+def _one_name(value: Any) -> str | None:
     if isinstance(value, dict):
-        value = value.get("name")
+        value = jsonld.first_text(value.get("name"))
     return _person(value) if isinstance(value, str) else None

@@ -9,6 +9,7 @@ template — and `merge_copies` keeps one, the most complete, at the first copy'
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from .qa_segment import segment_qa
 from .qa_structured import jsonld_qa, microdata_qa, rdfa_qa
 from .qa_widgets import disclosure_qa, widget_qa
 
+log = logging.getLogger(__name__)
 Detector = Callable[[HtmlElement, PageBlocks], list[QA]]
 
 DETECTORS: tuple[Detector, ...] = (
@@ -187,5 +189,8 @@ def find_qa(tree: HtmlElement, blocks: list[Block]) -> list[QA]:
     page = PageBlocks(tree, blocks)
     found: list[QA] = []
     for detector in DETECTORS:
-        found += detector(tree, page)
+        try:
+            found += detector(tree, page)
+        except Exception:  # one detector's failure must not cost the others' Q&A
+            log.warning("Q&A detector %s failed on this page", detector.__name__, exc_info=True)
     return merge_copies(found)

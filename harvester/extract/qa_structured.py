@@ -5,9 +5,8 @@ itemprop) and RDFa (typeof, property).
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +15,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from ..models import QA, Person
+from . import jsonld
 from .blocks import clean_text
 from .qa_common import (
     POSITION_LAST,
@@ -29,49 +29,7 @@ from .qa_common import (
     visible_text,
 )
 
-_OPENING = re.compile(r"\s*(?:<!--|/\*\s*<!\[CDATA\[\s*\*/|<!\[CDATA\[)")
-_CLOSING = re.compile(r"(?:-->|/\*\s*\]\]>\s*\*/|\]\]>)\s*$")
-_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 _BLANK_LINE = re.compile(r"\n\s*\n")
-
-
-def _load(text: str) -> Any:
-    """JSON-LD as sites print it: in HTML comments or CDATA, with trailing commas."""
-    text = text.strip()
-    opening = _OPENING.match(text)
-    if opening:
-        text = text[opening.end() :]
-    closing = _CLOSING.search(text, max(0, len(text) - 40))
-    if closing:
-        text = text[: closing.start()]
-    for attempt in (text, _TRAILING_COMMA.sub(r"\1", text)):
-        try:
-            return json.loads(attempt, strict=False)
-        except ValueError:
-            continue
-    return None
-
-
-def _nodes(data: Any) -> Iterator[dict[str, Any]]:
-    """Every object in a JSON-LD document, in document order."""
-    if isinstance(data, list):
-        for item in data:
-            yield from _nodes(item)
-    elif isinstance(data, dict):
-        yield data
-        for value in data.values():
-            if isinstance(value, list | dict):
-                yield from _nodes(value)
-
-
-def _local(name: str) -> str:
-    """ "https://schema.org/Question", "schema:Question" -> "Question"."""
-    return name.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-
-
-def _types(node: dict[str, Any]) -> set[str]:
-    value = node.get("@type", [])
-    return {_local(str(t)) for t in (value if isinstance(value, list) else [value])}
 
 
 def fragment_lines(text: str) -> list[Line]:
@@ -90,17 +48,6 @@ def fragment_lines(text: str) -> list[Line]:
     return linearized_lines(root)
 
 
-def _string(value: Any) -> str:
-    """A text value as JSON-LD writes it: a string, {"@value": ...}, or a list of them."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return _string(value.get("@value"))
-    if isinstance(value, list):
-        return "\n\n".join(filter(None, map(_string, value)))
-    return ""
-
-
 def _first(value: Any, by_id: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """The first object of a value that may be a list, an {"@id": ...} reference, or
     (for an answer) its bare text."""
@@ -115,13 +62,13 @@ def _first(value: Any, by_id: dict[str, dict[str, Any]]) -> dict[str, Any] | Non
 
 def _author(answer: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> Person | None:
     author = _first(answer.get("author"), by_id)
-    if author is None or not {"Person"} >= _types(author):
+    if author is None or not {"Person"} >= jsonld.types(author):
         return None
-    name = clean_text(_string(author.get("name")))
+    name = clean_text(jsonld.text(author.get("name")))
     if not name:
         return None
-    credentials = clean_text(_string(author.get("honorificSuffix"))) or None
-    title = clean_text(_string(author.get("jobTitle"))) or None
+    credentials = clean_text(jsonld.text(author.get("honorificSuffix"))) or None
+    title = clean_text(jsonld.text(author.get("jobTitle"))) or None
     return Person(name, credentials, title)
 
 
@@ -141,11 +88,11 @@ def _question_qas(
     node: dict[str, Any], by_id: dict[str, dict[str, Any]], position: int
 ) -> list[QA]:
     # A QAPage question's "name" is a short title; "text" is the question as asked.
-    asked = _string(node.get("text")) or _string(node.get("name"))
+    asked = jsonld.text(node.get("text")) or jsonld.text(node.get("name"))
     question = join_lines(fragment_lines(asked))
     found = []
     for answer in _answers(node, by_id):
-        qa = make_qa(question, fragment_lines(_string(answer.get("text"))), position)
+        qa = make_qa(question, fragment_lines(jsonld.text(answer.get("text"))), position)
         if qa is not None and qa.answered_by is None:
             qa = replace(qa, answered_by=_author(answer, by_id))
         if qa is not None:
@@ -153,21 +100,13 @@ def _question_qas(
     return found
 
 
-def _scripts(tree: HtmlElement) -> Iterator[Any]:
-    for script in tree.iter("script"):
-        if script.get("type", "").split(";")[0].strip().lower() == "application/ld+json":
-            data = _load(script.text or "")
-            if data is not None:
-                yield data
-
-
 def jsonld_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
     """schema.org Question nodes in every JSON-LD script of the page."""
-    nodes = [node for data in _scripts(tree) for node in _nodes(data)]
+    nodes = [node for data in jsonld.scripts(tree) for node in jsonld.nodes(data)]
     by_id = {str(n["@id"]): n for n in nodes if "@id" in n and len(n) > 1}
     found: list[QA] = []
     for node in nodes:
-        if "Question" not in _types(node):
+        if "Question" not in jsonld.types(node):
             continue
         found += _question_qas(node, by_id, POSITION_LAST + len(found))
     return found
@@ -187,7 +126,7 @@ RDFA = Syntax(lambda el: el.get("typeof") is not None, "typeof", "property")
 
 
 def _names(value: str | None) -> set[str]:
-    return {_local(v) for v in (value or "").split()}
+    return {jsonld.local(v) for v in (value or "").split()}
 
 
 def _prop(item: HtmlElement, name: str, syntax: Syntax) -> HtmlElement | None:
