@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,14 +20,22 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__
-from .config import ConfigError, default_map, find_config, show
+from .config import ConfigError, FiniteFloat, default_map, find_config, show
 from .crawler import CrawlOptions, PageSource, crawl, default_workers
 from .dedup import DedupOptions, Removal
 from .deliver import deliver, evidence_of, record_changes
 from .emit import JsonlWriter, OutputError, written_ids
-from .fetch import DEFAULT_DELAY, DEFAULT_USER_AGENT, FetchConfig
+from .fetch import DEFAULT_DEADLINE, DEFAULT_DELAY, DEFAULT_USER_AGENT, FetchConfig
 from .files import InputError, read_files, read_records
-from .formats import FORMATS, MarkdownWriter, RecordWriter, open_writer, write_redirects
+from .formats import (
+    FORMATS,
+    MarkdownWriter,
+    RecordWriter,
+    abandon,
+    check_writable,
+    open_writer,
+    write_redirects,
+)
 from .models import Page, QARecord, Record
 from .pipeline import emit, qa_records, records_of
 from .progress import Progress
@@ -37,7 +46,7 @@ from .sinks import Sink, SinkError, open_sink, sink_name
 from .sinks.file import FileSink
 from .state import CrawlState, MemoryEmitLog, RunStart
 from .state.sqlite import SqliteState, StateError
-from .urls import InvalidURL, Scope, host_of, normalize
+from .urls import MAX_URL_LENGTH, InvalidURL, Scope, host_of, normalize
 from .warc import WarcError, WarcWriter
 
 EXIT_USAGE, EXIT_FATAL, EXIT_INTERRUPTED = 2, 3, 130
@@ -108,7 +117,7 @@ OUTPUT_OPTIONS = (
     ),
     click.option(
         "--similarity",
-        type=click.FloatRange(0.5, 1.0),
+        type=FiniteFloat(0.5, 1.0),
         default=0.9,
         show_default=True,
         help="Pages whose text is at least this similar (Jaccard of word "
@@ -137,7 +146,7 @@ OUTPUT_OPTIONS = (
     ),
     click.option(
         "--template-min-share",
-        type=click.FloatRange(0.0, 1.0),
+        type=FiniteFloat(0.0, 1.0),
         default=0.25,
         show_default=True,
         help="...and on at least this share of the site's pages.",
@@ -318,7 +327,7 @@ def config_show(ctx: click.Context) -> None:
 )
 @click.option(
     "--delay",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=DEFAULT_DELAY,
     show_default=True,
     help="Seconds between two requests to one host; 0 for none. A larger "
@@ -334,10 +343,18 @@ def config_show(ctx: click.Context) -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloat(min=0.1),
     default=20.0,
     show_default=True,
-    help="Seconds to wait for a response.",
+    help="Seconds to wait for a connection, or for the next bytes of a response.",
+)
+@click.option(
+    "--deadline",
+    type=FiniteFloat(min=0.1),
+    default=DEFAULT_DEADLINE,
+    show_default=True,
+    help="Seconds one request may take in all, however steadily the server drips bytes: "
+    "a page over it fails, a robots.txt over it closes its host.",
 )
 @click.option(
     "--max-bytes",
@@ -441,6 +458,7 @@ def crawl_command(
     delay: float,
     retries: int,
     timeout: float,
+    deadline: float,
     max_bytes: int,
     user_agent: str,
     allow_domains: tuple[str, ...],
@@ -483,6 +501,7 @@ def crawl_command(
         fetch=FetchConfig(
             user_agent=user_agent,
             timeout=timeout,
+            deadline=deadline,
             delay=delay,
             per_host=per_host,
             retries=retries,
@@ -490,6 +509,7 @@ def crawl_command(
         ),
     )
     out = Output.of(common)
+    _check_outputs(out)
     feed = _open_feed(changes, sink, sink_batch)
     warc = _open_warc(warc_path)
     state = _open_state(state_path or default_state_path(seeds), fresh)
@@ -499,7 +519,10 @@ def crawl_command(
     summary = Summary()
     with Progress(out.quiet) as progress:
         pages = _interruptible(
-            lambda: asyncio.run(crawl(seeds, options, summary, state, scope, start, warc, progress))
+            lambda: asyncio.run(
+                crawl(seeds, options, summary, state, scope, start, warc, progress)
+            ),
+            writer,
         )
         if warc is not None:
             warc.close()
@@ -634,6 +657,8 @@ def _deliver(state: CrawlState, feed: list[Sink], summary: Summary) -> None:
 def _seeds(urls: tuple[str, ...]) -> list[str]:
     seeds = []
     for url in urls:
+        if len(url) > MAX_URL_LENGTH:
+            fail(f"URL longer than {MAX_URL_LENGTH} characters: {url[:60]}…")
         try:
             seeds.append(normalize(url))
         except InvalidURL:
@@ -677,17 +702,34 @@ def _open_warc(path: Path | None) -> WarcWriter | None:
 
 
 def _open_output(out: Output, append: bool = False) -> RecordWriter:
+    _check_outputs(out)
     try:
         return open_writer(out.fmt, out.output, append=append and out.fmt == "jsonl")
     except OutputError as exc:
         fail(str(exc))
 
 
-def _interruptible(run: Callable[[], T]) -> T:
+def _check_outputs(out: Output) -> None:
+    """The files written at the end of a run are checked before it starts."""
+    for path in (out.report, out.redirects, out.explain):
+        if path is not None:
+            try:
+                check_writable(str(path))
+            except OutputError as exc:
+                fail(str(exc))
+
+
+def _interruptible(run: Callable[[], T], writer: RecordWriter) -> T:
+    """The crawl; when it stops early (Ctrl-C, SIGTERM, a WARC that cannot be written),
+    the output is closed still valid."""
     try:
         return run()
     except KeyboardInterrupt:
+        abandon(writer)
         fail("interrupted: run the same command again to resume", EXIT_INTERRUPTED)
+    except WarcError as exc:
+        abandon(writer)
+        fail(str(exc), EXIT_FATAL)
 
 
 def _finish(
@@ -713,7 +755,14 @@ def _finish(
         if out.report is not None:
             removals.append(removal.to_dict())
 
-    records = records_of(pages, out.dedup, summary, removed)
+    try:
+        records = records_of(pages, out.dedup, summary, removed)
+    except KeyboardInterrupt:
+        abandon(writer)
+        fail("interrupted: run the same command again to resume", EXIT_INTERRUPTED)
+    except OutputError as exc:  # --explain
+        abandon(writer)
+        fail(str(exc), EXIT_FATAL)
     log = state.log if state is not None else MemoryEmitLog()
     # Only JSON Lines is appended record by record; other formats count as written
     # once the file is complete.
@@ -799,12 +848,24 @@ def _open_explain(path: Path | None) -> ExplainWriter | None:
 
 def run() -> None:
     """Console entry point: no traceback ever reaches the user."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         main(standalone_mode=True)
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
+    except (OutputError, WarcError) as exc:  # disk full, wherever it struck
+        fail(str(exc), EXIT_FATAL)
     except Exception as exc:  # the last line of defence
         fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_FATAL)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    """SIGTERM (kill, a service manager) stops a run as Ctrl-C does: through whatever
+    handles SIGINT now (asyncio's, during the crawl), even where SIGINT is ignored."""
+    handler = signal.getsignal(signal.SIGINT)
+    if not callable(handler):
+        raise KeyboardInterrupt
+    handler(signal.SIGINT, frame)
 
 
 __all__ = ["RunStart", "main", "run"]

@@ -7,6 +7,7 @@ command only. Flags given on the command line win over the file.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ def default_map(
                 name = inner.replace("-", "_")
                 if name not in _options(commands[key]):
                     raise ConfigError(f"{source}: [{key}] has no setting {inner!r}")
+                _check(_options(commands[key])[name], inner_value, f"{source}: [{key}] {inner}")
                 result[key][name] = inner_value
             continue
         name = key.replace("-", "_")
@@ -69,8 +71,25 @@ def default_map(
         if not owners:
             raise ConfigError(f"{source}: unknown setting {key!r}")
         for owner in owners:
+            _check(_options(commands[owner])[name], value, f"{source}: {key}")
             result[owner].setdefault(name, value)
     return result
+
+
+def _check(option: click.Parameter, value: Any, where: str) -> None:
+    """A value of the file is checked as the flag's would be, and blamed on the file."""
+    values = value if option.multiple and isinstance(value, list) else [value]
+    if option.multiple and not isinstance(value, list):
+        raise ConfigError(f"{where}: give a list, e.g. [{_toml(value)}]")
+    for one in values:
+        if isinstance(one, list | dict) and not option.multiple:
+            raise ConfigError(f"{where}: one value, not {_toml(one)}")
+        try:
+            option.type.convert(one, option, None)
+        except click.BadParameter as exc:
+            raise ConfigError(f"{where}: {exc.message}") from None
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: {_toml(one)} is not a valid value") from None
 
 
 def show(commands: dict[str, click.Command], defaults: dict[str, dict[str, Any]]) -> str:
@@ -103,3 +122,14 @@ def _toml(value: Any) -> str:
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
+
+
+class FiniteFloat(click.FloatRange):
+    """A float flag that refuses nan and inf: no comparison holds for nan, so a range
+    check lets it through, and an infinite delay or timeout never ends."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number

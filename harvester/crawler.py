@@ -28,6 +28,7 @@ from .state import CrawlState, FrontierItem, MemoryState, RunStart, StoredPage
 from .traps import TrapGuard
 from .urls import Scope, host_of, site_key
 from .warc import WarcWriter
+from .workers import init_worker, start_fork_server
 
 
 @dataclass
@@ -43,8 +44,11 @@ class CrawlOptions:
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
 
+@dataclass
 class _Blocked:
-    """robots.txt disallows the URL."""
+    """Never requested: robots.txt disallows the URL, or (`failure`) cannot be read."""
+
+    failure: Failure | None = None
 
 
 @dataclass
@@ -58,6 +62,8 @@ class _Read:
 Outcome = FetchResult | Failure | _Blocked | _Read
 log = logging.getLogger("harvester")
 ROBOTS_BYTES = 500 * 1024
+SITEMAPS_READ = "sitemaps read"  # a flag in the run's stats: discovery finished
+DISALLOWED = "disallowed"  # FetchError kind: a redirect into what robots.txt disallows
 PageSource = Callable[[], Iterable[Page]]
 
 
@@ -85,7 +91,7 @@ async def crawl(
         with state.transaction():
             for seed in seeds:
                 crawler.enqueue(seed, 0, None, force=True)
-    await crawler.run(seeds if not start.resumed and options.sitemaps else [])
+    await crawler.run(seeds)
     state.crawl_done()
     return crawler.finish()
 
@@ -125,9 +131,14 @@ class _Crawler:
         self.state.seen.add(url)
         self.state.frontier.push(FrontierItem(url, depth))
 
-    async def run(self, sitemap_seeds: list[str]) -> None:
-        """Crawl until the frontier is empty or --max-pages requests were made."""
-        self.requests = self.state.stats.get("*").get("requests", 0)
+    async def run(self, seeds: list[str]) -> None:
+        """Crawl until the frontier is empty or --max-pages requests were made.
+
+        Sitemap discovery is done again on resume until a run has recorded its end: its
+        pages are queued in the transaction that records it.
+        """
+        run_stats = self.state.stats.get("*")
+        self.requests = run_stats.get("requests", 0)
         with _worker_pool(self.options.workers) as self.pool:
             async with Fetcher(self.options.fetch, self.scope) as fetcher:
                 if self.warc is not None:
@@ -137,30 +148,36 @@ class _Crawler:
                     self.options.fetch.user_agent,
                     ignore=self.options.ignore_robots,
                 )
-                await self.add_sitemap_urls(fetcher, sitemap_seeds)
+                if self.options.sitemaps and not run_stats.get(SITEMAPS_READ):
+                    await self.add_sitemap_urls(fetcher, seeds)
                 await self.loop(fetcher)
         self.summary.over_limit += len(self.state.frontier)
         self.summary.trap_capped.update(self.traps.capped)
 
     async def loop(self, fetcher: Fetcher) -> None:
+        """Requests count against --max-pages when handled, in the state's transaction:
+        those in flight when a crawl is killed are not counted, and are made again."""
         pending: set[asyncio.Task[tuple[FrontierItem, Outcome]]] = set()
-        while True:
-            while (
-                len(pending) < self.options.concurrency and self.requests < self.options.max_pages
-            ):
-                item = self.state.frontier.pop()
-                if item is None:
-                    break
-                self.requests += 1
-                self.state.stats.incr("*", "requests")
-                pending.add(asyncio.create_task(self.visit(fetcher, item)))
-            if not pending:
-                return
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                with self.state.transaction():
-                    self.handle(*task.result())
-                self.report()
+        done: set[asyncio.Task[tuple[FrontierItem, Outcome]]] = set()
+        try:
+            while True:
+                while (
+                    len(pending) < self.options.concurrency
+                    and self.requests + len(pending) < self.options.max_pages
+                ):
+                    item = self.state.frontier.pop()
+                    if item is None:
+                        break
+                    pending.add(asyncio.create_task(self.visit(fetcher, item)))
+                if not pending:
+                    return
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    with self.state.transaction():
+                        self.handle(*task.result())
+                    self.report()
+        finally:  # stopped (Ctrl-C, an error): what is in flight ends before the pool does
+            await _settled(pending | done)
 
     def archive(self, result: FetchResult, request_headers: dict[str, str]) -> None:
         assert self.warc is not None
@@ -182,7 +199,7 @@ class _Crawler:
 
     async def add_sitemap_urls(self, fetcher: Fetcher, seeds: list[str]) -> None:
         """Pages listed only in a sitemap are found too: robots.txt's Sitemap: lines and
-        /sitemap.xml of each seed's origin, in scope only."""
+        /sitemap.xml of each seed's origin, in scope only (discover checks each one)."""
         roots: dict[str, None] = {}
         for seed in seeds:
             for url in await self.robots.sitemaps(seed):
@@ -190,32 +207,52 @@ class _Crawler:
             origin = origin_of(seed)
             if origin:
                 roots.setdefault(origin + "/sitemap.xml", None)
-        roots = {url: None for url in roots if await self.robots.allowed(url)}
-        if not roots:
-            return
-
-        async def get(url: str) -> tuple[int, bytes]:
-            return await fetcher.get_bytes(url, MAX_SITEMAP_BYTES)
-
-        found = await discover(get, list(roots), self.scope.allows)
+        found = await discover(partial(self.get_sitemap, fetcher), list(roots), self.scope.allows)
         with self.state.transaction():
             for url in found:
                 self.enqueue(url, 1, None)
+            self.state.stats.incr("*", SITEMAPS_READ)
+
+    async def get_sitemap(self, fetcher: Fetcher, url: str) -> tuple[int, bytes]:
+        """A sitemap is a request like a page: under its origin's robots.txt, each
+        redirect hop too; a refused one counts as failed (status 0)."""
+        if not await self.robots.allowed(url):
+            log.info("sitemap not read (robots.txt): %s", url)
+            return 0, b""
+        await self.pace(fetcher, url)
+        hop = partial(self.check_hop, fetcher, url)
+        return await fetcher.get_bytes(url, MAX_SITEMAP_BYTES, allow=hop)
+
+    async def check_hop(self, fetcher: Fetcher, source: str, target: str) -> None:
+        """A redirect from `source` leads to `target`: followed only if the target's
+        origin's robots.txt (read first if new) allows it. Raises FetchError if not."""
+        if await self.robots.allowed(target):
+            await self.pace(fetcher, target)
+            return
+        if self.robots.unavailable(target):
+            reason = _unreadable(fetcher, target)
+            raise FetchError(source, "robots", f"redirect to {target} not followed: {reason}")
+        raise FetchError(source, DISALLOWED, f"redirects to {target}, disallowed by robots.txt")
+
+    async def pace(self, fetcher: Fetcher, url: str) -> None:
+        """The Crawl-delay of the URL's origin holds for its host."""
+        delay = await self.robots.crawl_delay(url)
+        if delay:
+            fetcher.gate.set_crawl_delay(host_of(url), delay)
 
     async def visit(self, fetcher: Fetcher, item: FrontierItem) -> tuple[FrontierItem, Outcome]:
         if not await self.robots.allowed(item.url):
             if self.robots.unavailable(item.url):
-                return item, _robots_failure(fetcher, item.url)
+                return item, _Blocked(_robots_failure(fetcher, item.url))
             return item, _Blocked()
-        delay = await self.robots.crawl_delay(item.url)
-        if delay:
-            fetcher.gate.set_crawl_delay(host_of(item.url), delay)
+        await self.pace(fetcher, item.url)
         stored = self.state.pages.get(item.url)
+        hop = partial(self.check_hop, fetcher, item.url)
         try:
             if stored is None:
-                result = await fetcher.fetch(item.url)
+                result = await fetcher.fetch(item.url, allow=hop)
             else:
-                result = await fetcher.fetch(item.url, stored.etag, stored.last_modified)
+                result = await fetcher.fetch(item.url, stored.etag, stored.last_modified, hop)
         except FetchError as exc:
             return item, Failure(exc.url, exc.kind, exc.message)
         if result.status == 304 or not result.html:
@@ -251,11 +288,15 @@ class _Crawler:
         self.state.frontier.ack(item.url)
         site = site_key(host_of(item.url))
         if isinstance(outcome, _Blocked):  # never requested: not counted by --max-pages
-            log.info("disallowed by robots.txt: %s", item.url)
-            self.summary.robots_blocked += 1
-            self.requests -= 1
-            self.state.stats.incr("*", "requests", -1)
-        elif isinstance(outcome, Failure):
+            if outcome.failure is None:
+                log.info("disallowed by robots.txt: %s", item.url)
+                self.summary.robots_blocked += 1
+            else:
+                self._failed(site, outcome.failure)
+            return
+        self.requests += 1
+        self.state.stats.incr("*", "requests")
+        if isinstance(outcome, Failure):
             self._failed(site, outcome)
         elif isinstance(outcome, _Read):
             self._fetched(item, outcome.result, outcome.page)
@@ -269,6 +310,10 @@ class _Crawler:
     def _failed(self, site: str, failure: Failure) -> None:
         if failure.kind == "scope":  # a redirect off the site: not ours to fetch
             self.summary.out_of_scope += 1
+            return
+        if failure.kind == DISALLOWED:  # a redirect robots.txt forbids us to follow
+            log.info("%s: %s", failure.url, failure.message)
+            self.summary.robots_blocked += 1
             return
         self.state.stats.incr(site, "failed")
         self.failed += 1
@@ -326,9 +371,21 @@ class _Crawler:
 
 def _robots_failure(fetcher: Fetcher, url: str) -> Failure:
     """Fail closed, and say why: the server is unreachable or robots.txt errs."""
+    return Failure(url, "robots", f"not crawled: {_unreadable(fetcher, url)}")
+
+
+def _unreadable(fetcher: Fetcher, url: str) -> str:
     robots_url = (origin_of(url) or "") + "/robots.txt"
     reason = fetcher.metadata_errors.get(robots_url, "it answered with an error")
-    return Failure(url, "robots", f"not crawled: cannot read {robots_url} ({reason})")
+    return f"cannot read {robots_url} ({reason})"
+
+
+async def _settled(tasks: set[asyncio.Task[tuple[FrontierItem, Outcome]]]) -> None:
+    """Cancel the tasks and wait for them, their errors retrieved: none goes on against a
+    closed client or pool, and none is reported as 'Task exception was never retrieved'."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @contextmanager
@@ -340,7 +397,8 @@ def _worker_pool(workers: int) -> Iterator[Executor | None]:
         return
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["harvester.page"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    start_fork_server()
+    pool = ProcessPoolExecutor(workers, context, initializer=init_worker, initargs=(os.getpid(),))
     try:
         yield pool
     finally:

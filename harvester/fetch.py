@@ -8,7 +8,8 @@ import logging
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,18 +23,27 @@ from .urls import Scope, host_of, resolve
 DEFAULT_USER_AGENT = f"harvester/{__version__} (+https://pypi.org/project/harvester/)"
 log = logging.getLogger("harvester")
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+# Only encodings we inflate ourselves in bounded steps (see BodyDecoder).
+ACCEPT_ENCODING = "gzip, deflate"
+INFLATED = frozenset({"gzip", "x-gzip", "deflate"})
+UNSUPPORTED = frozenset({"br", "zstd", "compress", "x-compress"})
+MAX_ENCODINGS = 4  # each layer holds a 32 KiB window and more: a header cannot stack many
+STEP = 64 * 1024  # the most one decoding step may produce
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+METADATA_REDIRECTS = 5  # RFC 9309 asks for at least five
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 DEFAULT_DELAY = 0.5  # seconds between two requests to one host
+DEFAULT_DEADLINE = 120.0  # seconds for a whole request: 10 MB at 85 KB/s
 
 
 @dataclass
 class FetchConfig:
     user_agent: str = DEFAULT_USER_AGENT
-    timeout: float = 20.0
+    timeout: float = 20.0  # between two reads: a server that goes quiet
     connect_timeout: float = 10.0
+    deadline: float = DEFAULT_DEADLINE  # for a whole request: a server that drips
     max_bytes: int = 10 * 1024 * 1024
     retries: int = 3
     backoff: float = 0.25
@@ -77,6 +87,125 @@ class _Retry(Exception):
     def __init__(self, error: FetchError, wait: float | None = None, overloaded: bool = False):
         super().__init__(error.message)
         self.error, self.wait, self.overloaded = error, wait, overloaded
+
+
+class BodyError(Exception):
+    """A body we will not read: larger than the cap, or in an encoding we cannot undo."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+def too_large(limit: int) -> BodyError:
+    return BodyError("too-large", f"larger than {limit} bytes")
+
+
+class _Inflate:
+    """One gzip or deflate layer, inflated at most STEP bytes at a time."""
+
+    def __init__(self, encoding: str) -> None:
+        self.raw_fallback = encoding == "deflate"  # servers send raw deflate as often
+        wbits = zlib.MAX_WBITS | 16 if encoding != "deflate" else zlib.MAX_WBITS
+        self.name, self._z = encoding, zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            out = self._inflate(data)
+            data = self._z.unconsumed_tail
+            if out:
+                yield out
+            if not data and len(out) < STEP:  # input used up, output drained
+                return
+
+    def flush(self) -> bytes:
+        return self._z.flush()
+
+    def _inflate(self, data: bytes) -> bytes:
+        try:
+            out = self._z.decompress(data, STEP)
+        except zlib.error as exc:
+            if not self.raw_fallback:
+                raise BodyError("encoding", f"cannot decode {self.name} body ({exc})") from None
+            self._z, self.raw_fallback = zlib.decompressobj(-zlib.MAX_WBITS), False
+            return self._inflate(data)
+        self.raw_fallback = False
+        return out
+
+
+class BodyDecoder:
+    """Undoes Content-Encoding layer by layer in bounded steps.
+
+    httpx inflates each layer whole, so `gzip, gzip` turns 2 KB into gigabytes before any
+    cap is checked. Here every layer but the last is capped at `limit`; the caller caps
+    the last, which it may also truncate.
+    """
+
+    def __init__(self, content_encodings: list[str], limit: int) -> None:
+        names = [name.strip().lower() for name in content_encodings]
+        unsupported = [name for name in names if name in UNSUPPORTED]
+        if unsupported:
+            raise BodyError("encoding", f"unsupported Content-Encoding {unsupported[0]}")
+        # Unknown names (identity, "utf-8", ...) are ignored, as browsers and httpx do.
+        inflated = [name for name in names if name in INFLATED]
+        if len(inflated) > MAX_ENCODINGS:
+            raise BodyError("encoding", f"{len(inflated)} stacked Content-Encodings")
+        self.layers = [_Inflate(name) for name in reversed(inflated)]  # last applied first
+        self.sizes = [0] * len(self.layers)
+        self.limit = limit
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces of a raw chunk, each at most STEP bytes."""
+        return self._from(0, data)
+
+    def flush(self) -> Iterator[bytes]:
+        for index, layer in enumerate(self.layers):
+            rest = layer.flush()
+            if rest:
+                self._count(index, rest)
+                yield from self._from(index + 1, rest)
+
+    def _from(self, index: int, data: bytes) -> Iterator[bytes]:
+        if index == len(self.layers):
+            yield data
+            return
+        for piece in self.layers[index].feed(data):
+            self._count(index, piece)
+            yield from self._from(index + 1, piece)
+
+    def _count(self, index: int, piece: bytes) -> None:
+        self.sizes[index] += len(piece)
+        if index < len(self.layers) - 1 and self.sizes[index] > self.limit:
+            raise too_large(self.limit)
+
+
+async def read_body(response: httpx.Response, limit: int, truncate: bool = False) -> bytes:
+    """The decoded body, refused (or with `truncate` cut) once past `limit` bytes, on the
+    wire or after any layer of decoding; never holds much more than `limit` bytes."""
+    decoder = BodyDecoder(response.headers.get_list("content-encoding", split_commas=True), limit)
+    body = bytearray()
+    wire = 0
+
+    def add(pieces: Iterator[bytes]) -> bool:
+        for piece in pieces:
+            body.extend(piece)
+            if len(body) > limit:
+                if not truncate:
+                    raise too_large(limit)
+                del body[limit:]
+                return False
+        return True
+
+    async for chunk in response.aiter_raw():
+        wire += len(chunk)
+        if not add(decoder.decode(chunk)):
+            return bytes(body)
+        if wire > limit:
+            if truncate:
+                return bytes(body)
+            raise too_large(limit)
+    add(decoder.flush())
+    return bytes(body)
 
 
 class HostGate:
@@ -124,8 +253,9 @@ class HostGate:
         slot = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
         async with slot:
             async with self._locks.setdefault(host, asyncio.Lock()):
-                wait = self._next.get(host, 0.0) - time.monotonic()
-                if wait > 0:
+                # Looked at again after each sleep: a Retry-After that another slot got
+                # meanwhile moves the time on, and holds this slot too.
+                while (wait := self._next.get(host, 0.0) - time.monotonic()) > 0:
                     await asyncio.sleep(wait)
                 self._next[host] = time.monotonic() + self.host_delay(host)
             yield
@@ -176,6 +306,10 @@ def _connect_reason(exc: BaseException) -> str:
     return text or "connection failed"
 
 
+Hop = Callable[[str], Awaitable[None]]
+"""Asked before a redirect is followed to the URL: raises FetchError to refuse it."""
+
+
 class Fetcher:
     """Use as `async with Fetcher(config, scope) as f: await f.fetch(url)`."""
 
@@ -193,6 +327,7 @@ class Fetcher:
             headers={
                 "User-Agent": self.config.user_agent,
                 "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
             },
         )
         return self
@@ -202,9 +337,14 @@ class Fetcher:
             await self._client.aclose()
 
     async def fetch(
-        self, url: str, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        allow: Hop | None = None,
     ) -> FetchResult:
-        """GET with redirects followed by hand (to stay in scope) and retries.
+        """GET with redirects followed by hand (to stay in scope, and only where `allow`
+        lets them: each hop is a request of its own) and retries.
 
         With validators from an earlier run the request is conditional: an unchanged
         page answers 304 and costs no body.
@@ -222,34 +362,66 @@ class Fetcher:
                 result.url, result.redirects = url, chain
                 return result
             target = self._redirect_target(current, result, chain)
+            if allow is not None:
+                await allow(target)
             chain.append(current)
             current = target
 
     async def get_bytes(
-        self, url: str, max_bytes: int = 512 * 1024, truncate: bool = False
+        self,
+        url: str,
+        max_bytes: int = 512 * 1024,
+        truncate: bool = False,
+        allow: Hop | None = None,
     ) -> tuple[int, bytes]:
         """One polite GET for crawl metadata (robots.txt, sitemaps): (status, body).
 
-        Redirects are followed (up to 5, as RFC 9309 asks); status 0 means the server
-        could not be reached or the body was larger than `max_bytes`.
+        Redirects are followed by hand (up to 5, as RFC 9309 asks), in scope and where
+        `allow` lets them; status 0 means the server could not be reached, missed the
+        deadline, a redirect was refused, or the body was larger than `max_bytes` (with
+        `truncate`, as for robots.txt, whose first 500 KiB RFC 9309 reads, it is cut).
+        `metadata_errors[url]` says why.
         """
-        assert self._client is not None, "Fetcher used outside 'async with'"
-        async with self.gate.turn(host_of(url)):
+        current = url
+        for hop in range(METADATA_REDIRECTS + 1):
+            status, body, location = await self._get_metadata(url, current, max_bytes, truncate)
+            target = resolve(current, location) if location else None
+            if target is None or hop == METADATA_REDIRECTS:
+                return status, body  # a 3xx here: redirected past the limit
             try:
-                async with self._client.stream("GET", url, follow_redirects=True) as response:
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            if truncate:  # robots.txt: RFC 9309 reads the first 500 KiB
-                                return response.status_code, b"".join([*chunks, chunk])[:max_bytes]
-                            return 0, b""
-                        chunks.append(chunk)
-                    return response.status_code, b"".join(chunks)
+                if not self.scope.allows(target):
+                    raise FetchError(current, "scope", f"redirects out of scope to {target}")
+                if allow is not None:
+                    await allow(target)
+            except FetchError as exc:
+                self.metadata_errors[url] = exc.message
+                return 0, b""
+            current = target
+        raise AssertionError("unreachable")
+
+    async def _get_metadata(
+        self, url: str, current: str, max_bytes: int, truncate: bool
+    ) -> tuple[int, bytes, str | None]:
+        """One hop of `get_bytes(url)`: (status, body, Location of a redirect)."""
+        assert self._client is not None, "Fetcher used outside 'async with'"
+        async with self.gate.turn(host_of(current)):
+            try:
+                async with asyncio.timeout(self.config.deadline):
+                    async with self._client.stream("GET", current) as response:
+                        if response.status_code in REDIRECTS:
+                            return response.status_code, b"", response.headers.get("location")
+                        body = await read_body(response, max_bytes, truncate)
+                        return response.status_code, body, None
             except httpx.HTTPError as exc:
                 self.metadata_errors[url] = _describe(exc)[1]
-                return 0, b""
+            except BodyError as exc:
+                self.metadata_errors[url] = exc.message
+            except TimeoutError:
+                self.metadata_errors[url] = self._missed_deadline()
+            return 0, b"", None
+
+    def _missed_deadline(self) -> str:
+        return f"no complete response within the {self.config.deadline:g} s deadline"
 
     def _redirect_target(self, current: str, result: FetchResult, chain: list[str]) -> str:
         target = resolve(current, result.location or "")
@@ -278,15 +450,25 @@ class Fetcher:
                 log.debug("GET %s failed: %s (attempt %d)", url, retry.error.message, attempt + 1)
                 if retry.overloaded:
                     self.gate.slow_down(host)
+                if retry.wait is not None:  # the server's word holds for the whole host
+                    self.gate.hold_off(host, retry.wait)
                 if attempt == self.config.retries:
                     raise retry.error from None
-                wait = retry.wait
-                if wait is None:
-                    wait = self.config.backoff * 2**attempt * (0.5 + random.random())
-                self.gate.hold_off(host, wait)
+                if retry.wait is None:
+                    backoff = self.config.backoff * 2**attempt * (0.5 + random.random())
+                    self.gate.hold_off(host, backoff)
         raise AssertionError("unreachable")
 
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
+        """One request, bounded as a whole: --timeout alone lets a server that sends a byte
+        now and then hold it for ever."""
+        try:
+            async with asyncio.timeout(self.config.deadline):
+                return await self._exchange(url, headers)
+        except TimeoutError:
+            raise FetchError(url, "deadline", self._missed_deadline()) from None
+
+    async def _exchange(self, url: str, headers: dict[str, str]) -> FetchResult:
         assert self._client is not None, "Fetcher used outside 'async with'"
         fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
         try:
@@ -333,11 +515,7 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(url, "too-large", f"larger than {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():  # decompressed: caps bombs too
-            size += len(chunk)
-            if size > limit:
-                raise FetchError(url, "too-large", f"larger than {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            return await read_body(response, limit)
+        except BodyError as exc:
+            raise FetchError(url, exc.kind, exc.message) from None

@@ -19,7 +19,7 @@ from .models import QA, Block, Page, Person
 from .page import dedupe_page
 from .parse import ParseError, charset_from_content_type, is_html, parse_html
 from .report import Failure, Summary
-from .urls import normalize, resolve
+from .urls import InvalidURL, normalize, resolve
 from .warc import WarcError, WarcResponse, is_warc, read_warc
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml", ".php", ".asp", ".aspx")
@@ -183,6 +183,10 @@ def _record_of(line: str, where: str) -> dict[str, Any]:
         or not isinstance(record.get("text"), str)
     ):
         raise InputError(f"{where}: a record needs a 'url' and a 'text' string")
+    try:  # an empty or relative url would key every such record as one page
+        record["url"] = normalize(record["url"])
+    except InvalidURL:
+        raise InputError(f"{where}: 'url' must be an absolute http(s) URL") from None
     return record
 
 
@@ -192,9 +196,13 @@ def _page_of(record: dict[str, Any]) -> Page:
         return value if isinstance(value, str) else None
 
     qa = [
-        QA(q["question"], q["answer"], Person(**q["answered_by"]) if q.get("answered_by") else None)
+        QA(q["question"], q["answer"], _person(q.get("answered_by")))
         for q in record.get("qa") or []
-        if isinstance(q, dict) and q.get("question") and q.get("answer")
+        if isinstance(q, dict)
+        and isinstance(q.get("question"), str)
+        and q.get("question")
+        and isinstance(q.get("answer"), str)
+        and q.get("answer")
     ]
     aliases = [a for a in record.get("aliases") or [] if isinstance(a, str)]
     return Page(
@@ -214,6 +222,14 @@ def _page_of(record: dict[str, Any]) -> Page:
         author=text("author"),
         description=text("description"),
     )
+
+
+def _person(value: Any) -> Person | None:
+    """answered_by as the schema writes it; anything else names nobody."""
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return None
+    extra = {k: v for k, v in value.items() if k in ("credentials", "title") and isinstance(v, str)}
+    return Person(value["name"], **extra)
 
 
 def text_blocks(text: str) -> list[Block]:

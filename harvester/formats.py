@@ -7,6 +7,7 @@ harvester/schema/) and keeps the contract of JsonlWriter: `target`, `count`, `wr
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -15,6 +16,7 @@ import os
 import re
 import secrets
 import sys
+import time
 import unicodedata
 import weakref
 from collections.abc import Iterable, Iterator
@@ -24,7 +26,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 import yaml
 
-from .emit import JsonlWriter, OutputError
+from .emit import JsonlWriter, OutputError, WholeFile, cannot_write, put_stdout
 
 __all__ = [
     "CSV_COLUMNS",
@@ -33,6 +35,8 @@ __all__ = [
     "JsonArrayWriter",
     "MarkdownWriter",
     "RecordWriter",
+    "abandon",
+    "check_writable",
     "open_writer",
     "site_path",
     "slug_path",
@@ -73,6 +77,30 @@ def open_writer(fmt: str, target: str, append: bool = False) -> RecordWriter:
     return MarkdownWriter(target)
 
 
+def abandon(writer: RecordWriter) -> None:
+    """Close a writer whose run stopped (Ctrl-C, a fatal error) before all was written:
+    what it wrote stays valid, JSON to stdout is still one array, and a JSON file keeps
+    its previous content rather than becoming a shorter array. Errors are left to the
+    error that stopped the run."""
+    with contextlib.suppress(OSError):
+        if isinstance(writer, JsonArrayWriter):
+            writer.abandon()
+        else:
+            writer.close()
+
+
+def check_writable(target: str) -> None:
+    """Fail now, not at the end of a long run, for an output file that could not be
+    written then: its folder is created and must take a new file (a probe, removed)."""
+    path = _check_file_target(target)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError(f"cannot write to {target}: permission denied")
+    try:
+        _AtomicFile(path).discard()
+    except OSError as exc:
+        raise _fail(target, exc) from None
+
+
 class _Closing:
     """Context-manager plumbing shared by the writers: `with` always closes."""
 
@@ -87,7 +115,7 @@ class _Closing:
 
 
 def _fail(target: str, exc: OSError) -> OutputError:
-    return OutputError(f"cannot write to {target}: {exc.strerror or exc}")
+    return cannot_write(target, exc)
 
 
 def _check_file_target(target: str) -> Path:
@@ -97,6 +125,9 @@ def _check_file_target(target: str) -> Path:
         raise OutputError(f"cannot write to {target}: it is a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in path.parents if p.is_file()), path.parent)
+        raise OutputError(f"cannot write to {target}: {blocker} is not a folder") from None
     except OSError as exc:
         raise _fail(target, exc) from None
     return path
@@ -105,17 +136,23 @@ def _check_file_target(target: str) -> Path:
 # --- JSON array ----------------------------------------------------------------------
 
 
+STALE_AFTER = 60.0  # seconds: a temporary file not named after its process is then stale
+_TEMP_NAME = re.compile(r"(?:(\d+)\.)?[0-9a-f]{8}\.tmp")  # after ".NAME.": [PID.]HEX.tmp
+
+
 class _AtomicFile:
     """A temporary file beside `path`, renamed over it by commit().
 
     Readers of `path` only ever see the previous file or a complete new one. A file that
-    is dropped without commit() (the process dies, the writer is never closed) is removed
-    when collected or at exit, so no half-written temporary is left behind either.
+    is dropped without commit() (the writer is never closed, a write failed) is removed
+    when collected or at exit; one left by a process killed with kill -9 is named after
+    that process, and removed by the next run that writes `path`.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        remove_stale_temps(path)
+        self.temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         # os.open with 0o666 lets the umask decide the mode, as for any new file.
         fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self.stream: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
@@ -133,8 +170,40 @@ class _AtomicFile:
 
 
 def _discard(stream: IO[str], temp: Path) -> None:
-    stream.close()
-    temp.unlink(missing_ok=True)
+    """Closing flushes, which fails again on a full disk: the file goes all the same."""
+    with contextlib.suppress(OSError):
+        stream.close()
+    with contextlib.suppress(OSError):
+        temp.unlink(missing_ok=True)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """The temporary files beside `path` (`.NAME.PID.HEX.tmp`) of processes that are gone,
+    and unnamed ones (`.NAME.HEX.tmp`) older than a minute."""
+    prefix = f".{path.name}."
+    try:
+        entries = [e for e in os.scandir(path.parent or ".") if e.name.startswith(prefix)]
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP_NAME.fullmatch(entry.name[len(prefix) :])
+        if match is None or (match[1] is not None and _alive(int(match[1]))):
+            continue
+        with contextlib.suppress(OSError):
+            if match[1] is not None or time.time() - entry.stat().st_mtime > STALE_AFTER:
+                os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 class JsonArrayWriter(_Closing):
@@ -186,10 +255,22 @@ class JsonArrayWriter(_Closing):
             self._file.discard()
             raise _fail(self.target, exc) from None
 
+    def abandon(self) -> None:
+        """Closed without its records (see abandon()): the file target is left as it was;
+        stdout gets the closing bracket, so it stays one valid array."""
+        if self._file is None or self._closed:
+            self.close()
+            return
+        self._closed = True
+        self._file.discard()
+
     def _put(self, text: str) -> None:
         try:
-            self._stream.write(text)
-            self._stream.flush()
+            if self._file is None:
+                put_stdout(text)
+            else:
+                self._stream.write(text)
+                self._stream.flush()
         except OSError as exc:
             self._broken = True
             raise _fail(self.target, exc) from None
@@ -235,12 +316,11 @@ class CsvWriter(_Closing):
         self.target = target
         self.count = 0
         self.rows = 0
-        if target == "-":
-            self._stream: IO[str] = sys.stdout
-        else:
+        self._file: WholeFile | None = None
+        if target != "-":
             path = _check_file_target(target)
             try:
-                self._stream = path.open("w", encoding="utf-8", newline="")
+                self._file = WholeFile(path)
             except OSError as exc:
                 raise _fail(target, exc) from None
         self._put([list(CSV_COLUMNS)])
@@ -252,16 +332,18 @@ class CsvWriter(_Closing):
         self.count += 1
 
     def close(self) -> None:
-        if self._stream is not sys.stdout:
-            self._stream.close()
+        if self._file is not None:
+            self._file.close()
 
     def _put(self, rows: list[list[str]]) -> None:
-        """One write per record, so a record's rows are flushed together."""
+        """One write per record, so a record's rows are written (or cut off) together."""
         buffer = io.StringIO()
         csv.writer(buffer).writerows(rows)
         try:
-            self._stream.write(buffer.getvalue())
-            self._stream.flush()
+            if self._file is None:
+                put_stdout(buffer.getvalue())
+            else:
+                self._file.put(buffer.getvalue().encode("utf-8"))
         except OSError as exc:
             raise _fail(self.target, exc) from None
 
@@ -450,7 +532,7 @@ class MarkdownWriter(_Closing):
             self._inside(path, relative)  # before mkdir: a symlinked folder is not followed
             path.parent.mkdir(parents=True, exist_ok=True)
             self._inside(path, relative)
-            path.write_text(markdown_of(record, relative), encoding="utf-8", newline="\n")
+            _write_whole(path, markdown_of(record, relative))
         except OutputError:
             raise
         except OSError as exc:
@@ -479,6 +561,16 @@ class MarkdownWriter(_Closing):
         self._taken.add(relative.casefold())
         self._slugs[record_id] = relative
         return relative
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """One Markdown file; one cut short by a full disk is removed, not left half-written."""
+    try:
+        path.write_text(text, encoding="utf-8", newline="\n")
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
 
 
 def markdown_of(record: dict[str, Any], slug: str | None = None) -> str:

@@ -41,7 +41,15 @@ class Progress:
     def __enter__(self) -> Progress:
         if not self.quiet and self._terminal:
             console = Console(file=self.stream, stderr=True)
-            self._live = Live(self._line(), console=console, transient=True, auto_refresh=False)
+            # stdout carries the records: redirected into the live display, they would
+            # land on the terminal (stderr) instead of in the file stdout goes to.
+            self._live = Live(
+                self._line(),
+                console=console,
+                transient=True,
+                auto_refresh=False,
+                redirect_stdout=False,
+            )
             self._live.start()
         return self
 
@@ -62,10 +70,13 @@ class Progress:
         self._last = now
         if queued is not None:
             self.counts.queued = queued()
-        if self._live is not None:
-            self._live.update(self._line(), refresh=True)
-        else:
-            print(f"harvester: {self._line().plain}", file=self.stream, flush=True)
+        try:
+            if self._live is not None:
+                self._live.update(self._line(), refresh=True)
+            else:
+                print(f"harvester: {self._line().plain}", file=self.stream, flush=True)
+        except OSError:  # stderr is gone (a closed pipe, a full disk): go on without it
+            self.quiet = True
 
     def _line(self) -> Text:
         c = self.counts

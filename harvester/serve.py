@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from . import __version__
 from .api import extract_html
+from .config import FiniteFloat
 from .crawler import ROBOTS_BYTES
 from .dedup import DedupOptions, DedupStats, build_records
 from .fetch import DEFAULT_DELAY, DEFAULT_USER_AGENT, FetchConfig, Fetcher, FetchError
@@ -259,15 +260,14 @@ class _Service:
         await self.obey(robots, url)
         site = _SITE.set(Scope.from_seeds([url]))
         try:
-            result = await self.fetcher.fetch(url)
+            # Every redirect hop is asked of its own origin's robots.txt before it is taken.
+            result = await self.fetcher.fetch(url, allow=partial(self.obey, robots))
         except FetchError as exc:
             raise ApiError(502, f"cannot fetch {url}: {exc.message}") from None
         except httpx.InvalidURL as exc:
             raise ApiError(400, f"cannot fetch {url}: {exc}") from None
         finally:
             _SITE.reset(site)
-        if result.final_url != url:  # robots.txt's word on where it redirected
-            await self.obey(robots, result.final_url)
         if not result.html:
             raise ApiError(415, f"{result.final_url} is {result.content_type}, not HTML")
         charset = charset_from_content_type(result.content_type)
@@ -544,7 +544,7 @@ def _rebase(node: Any, refs: dict[str, str]) -> Any:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=30.0,
     show_default=True,
     metavar="SECONDS",
@@ -558,7 +558,7 @@ def _rebase(node: Any, refs: dict[str, str]) -> Any:
 )
 @click.option(
     "--delay",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=DEFAULT_DELAY,
     show_default=True,
     metavar="SECONDS",

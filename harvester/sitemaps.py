@@ -129,7 +129,9 @@ async def discover(
 
     Depth first, so pages come in the order the indexes list them. Each sitemap is
     fetched at most once (index loops end), at most `max_sitemaps` in all; sitemaps that
-    `allowed` refuses are not fetched, and failed ones are skipped.
+    `allowed` (the crawl's scope) refuses are not fetched, so their hosts are never
+    contacted, and failed ones are skipped: robots.txt is the getter's to apply, to each
+    sitemap and each redirect, answering status 0 for what it refuses.
     """
     pending = list(reversed(roots))  # a stack: depth first
     visited: set[str] = set()

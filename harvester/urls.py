@@ -44,7 +44,10 @@ def normalize(url: str) -> str:
     simple = _SIMPLE_URL.fullmatch(url)
     if simple and not _DOT_SEGMENT.search(simple["path"] or "/"):
         return _simple(simple)
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # "Invalid IPv6 URL": http://[::1/
+        raise InvalidURL(f"malformed URL {url!r}: {exc}") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     if scheme not in DEFAULT_PORTS or not host:

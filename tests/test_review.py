@@ -132,7 +132,7 @@ def dump_dom(page: Path, suffix: str, profile: Path) -> HtmlElement:
         pytest.skip("chromium not installed: apt-get install chromium")
     command = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom"]
     result = subprocess.run(
-        [*command, page.as_uri() + suffix], capture_output=True, text=True, timeout=30
+        [*command, page.as_uri() + suffix], capture_output=True, text=True, timeout=90
     )
     assert result.returncode == 0, result.stderr[-2000:]
     dom = lxml.html.fromstring(result.stdout)

@@ -158,6 +158,22 @@ def test_robots_disallow_is_403_and_never_fetched(tmp_path: Path) -> None:
         assert allowed.status_code == 200
 
 
+def test_a_redirect_into_a_disallowed_path_is_403_and_never_fetched(tmp_path: Path) -> None:
+    """Each redirect hop is asked of robots.txt before it is taken, not only the end."""
+    (tmp_path / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "page.html").write_text("<p>Secret</p>")
+    for server in serve(tmp_path):
+        server.route(
+            "/moved.html",
+            lambda h: h.send_body(302, b"", headers={"Location": "/private/page.html"}),
+        )
+        with running(quick()) as base:
+            answer = post(base, {"url": server.url + "moved.html"})
+        assert_error(answer, 403, "disallows")
+        assert "/private/page.html" not in server.requests
+
+
 def test_http_error_is_502(api: str, site: Server) -> None:
     assert_error(post(api, {"url": site.url + "missing.html"}), 502, "HTTP 404")
 
