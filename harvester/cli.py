@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -855,6 +856,8 @@ def run() -> None:
         fail("interrupted", EXIT_INTERRUPTED)
     except (OutputError, WarcError) as exc:  # disk full, wherever it struck
         fail(str(exc), EXIT_FATAL)
+    except sqlite3.Error as exc:  # the state file: a full disk, a file gone bad
+        fail(f"cannot use the crawl state: {exc}", EXIT_FATAL)
     except Exception as exc:  # the last line of defence
         fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_FATAL)
 

@@ -4,10 +4,13 @@ pages too deep or too big for the parser, and charset labels that lie, lose no t
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import Server, run_cli
 
 from harvester.extract import extract_page
 from harvester.parse import decode, parse_html
@@ -111,3 +114,19 @@ def test_a_meta_saying_utf16_on_an_8bit_page_is_not_read_as_utf16(label: str) ->
 def test_a_charset_label_naming_a_bytes_codec_is_ignored(label: str) -> None:
     body = f'<html><head><meta charset="{label}"></head><body><p>caf'.encode() + b"\xe9</p>"
     assert "café" in decode(body, label)
+
+
+def test_a_full_disk_under_the_state_file_is_one_line(sample_site: Server, tmp_path: Path) -> None:
+    """The state file cannot grow (the disk is full): one line and exit 3."""
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "harvester", "crawl", sample_site.url, "-o", "-",
+         "--state", str(tmp_path / "s.sqlite"), "--workers", "0", "--delay", "0", "-q"],
+        capture_output=True, text=True, preexec_fn=small_files, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert done.returncode in (2, 3), done.stderr  # 2 when it cannot even be opened
+    assert done.stderr.count("\n") == 1 and "state" in done.stderr
+    assert "internal error" not in done.stderr
