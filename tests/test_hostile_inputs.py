@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import resource
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -132,17 +130,3 @@ def test_a_full_disk_under_the_state_file_is_one_line(sample_site: Server, tmp_p
     assert done.returncode in (2, 3), done.stderr  # 2 when it cannot even be opened
     assert done.stderr.count("\n") == 1 and "state" in done.stderr
     assert "internal error" not in done.stderr
-
-
-@pytest.mark.parametrize("after", [0.05, 0.3, 1.0])
-def test_ctrl_c_while_loading_is_one_line(slow_site: Server, after: float) -> None:
-    """Ctrl-C at any moment, even while the modules are still being imported."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "harvester", "crawl", slow_site.url, "-o", "-", "-q"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    time.sleep(after)
-    child.send_signal(signal.SIGINT)
-    _, stderr = child.communicate(timeout=60)
-    assert child.returncode == 130, stderr
-    assert stderr.count("\n") == 1 and "Traceback" not in stderr
