@@ -2,68 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
+from .output.files import OutputError, WholeFile, cannot_write, put_stdout
 
-class OutputError(OSError):
-    """The output cannot be written."""
-
-
-def cannot_write(target: str, exc: OSError) -> OutputError:
-    """The one-line error for a failed write: disk full (ENOSPC), over the file size limit
-    (EFBIG), an I/O error (EIO), a closed pipe... all mean the same to the user."""
-    return OutputError(f"cannot write to {target}: {exc.strerror or exc}")
-
-
-class WholeFile:
-    """A file written in whole pieces (a record, a CSV row group): a piece that cannot be
-    written whole, because the disk is full, is cut off again, so that the file never ends
-    in half a record and a resumed run can append to it."""
-
-    def __init__(self, path: Path, append: bool = False) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if append else os.O_TRUNC)
-        fd = os.open(path, flags, 0o666)
-        self._file = os.fdopen(fd, "wb", buffering=0)
-        self.size = os.fstat(fd).st_size
-
-    def put(self, data: bytes) -> None:
-        """Write all of `data` or, raising OSError, none of it."""
-        view = memoryview(data)
-        try:
-            while view:
-                view = view[self._file.write(view) or 0 :]
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._file.fileno(), self.size)
-            raise
-        self.size += len(data)
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def put_stdout(text: str) -> None:
-    """Write to stdout and flush. When that fails (disk full, closed pipe), stdout is
-    pointed at /dev/null, so that the exit does not fail again on what is left in its
-    buffer with a traceback-like warning."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except OSError:
-        _silence_stdout()
-        raise
-
-
-def _silence_stdout() -> None:
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
+__all__ = ["JsonlWriter", "OutputError", "WholeFile", "cannot_write", "put_stdout", "written_ids"]
 
 
 class JsonlWriter:

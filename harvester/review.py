@@ -12,19 +12,16 @@ so a 10,000-record report opens in seconds instead of building every record's te
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import html
 import json
-import os
-import secrets
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .emit import OutputError
+from .output import OutputError, write_atomic
 from .report import Failure, Summary
 from .sinks import DeadLetter
 
@@ -547,22 +544,13 @@ def render_report(
 
 
 def write_report(path: str | Path, html: str) -> None:
-    """Write atomically (a temp file beside it, then os.replace), so a reader never sees
-    half a page and an earlier report survives a failed write."""
-    target = Path(path)
-    if target.is_dir():
-        raise OutputError(f"cannot write report to {target}: it is a folder")
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    """Written atomically (see write_atomic): a reader never sees half a page, and an
+    earlier report survives a failed write."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        os.replace(temp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write report to {target}: {exc.strerror or exc}") from None
+        write_atomic(path, html)
+    except OutputError as exc:
+        message = str(exc).replace("cannot write to", "cannot write report to", 1)
+        raise OutputError(message) from None
 
 
 __all__ = ["render_report", "write_report"]
