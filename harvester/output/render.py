@@ -181,7 +181,8 @@ def body_of(record: Record | QARecord) -> str:
     if isinstance(record, QARecord):
         question = _flat(record.question)
         lead = [] if _shorten(question, TITLE_CHARS) == question else [escape_text(question)]
-        return _join([*lead, qa_body(QA(record.question, record.answer, record.answered_by))])
+        single = QA(record.question, record.answer, record.answered_by)
+        return _join([*lead, qa_body(single, heading=False)])
     if record.kind == "qa" and record.qa:
         return qa_page_body(record)
     return blocks_markdown(record.text, title=record.title)
