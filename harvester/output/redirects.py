@@ -30,6 +30,7 @@ REDIRECT_FORMATS = ("csv", "nginx", "apache", "netlify")
 STATUS = 301
 _UNSAFE_PATH = re.compile(r'[\x00-\x1f\x7f"\\{};]')  # cannot be quoted in a server config
 _UNSAFE_QUERY = re.compile(r'[\s"\\$]')
+_PATH_SAFE = "/:@!$&'()*+,;=~"  # RFC 3986 path characters, kept as they are
 
 
 @dataclass(frozen=True)
@@ -84,23 +85,18 @@ def redirects_of(
         target = site_path(slug) if slug is not None else old_path(record.url)
         for old in [*record.aliases, record.url]:
             source = old_path(old)
-            if source not in seen and _same(source) != _same(target):
+            if source not in seen and source != target:
                 seen.add(source)
                 kept.append(Redirect(source, target))
     return kept
 
 
 def old_path(url: str) -> str:
-    """An address as a path on its site: `https://x/a.php?id=7` -> `/a.php?id=7`."""
+    """An address as a path on its site, percent-encoded one way whatever the crawl
+    kept: `https://x/a b.php?id=7` -> `/a%20b.php?id=7`."""
     parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
-def _same(path: str) -> str:
-    """One spelling of a path, to spot a redirect to itself."""
-    bare, _, query = path.partition("?")
-    encoded = quote(unquote(bare), safe="/")
-    return f"{encoded}?{query}" if query else encoded
+    path = quote(unquote(parts.path or "/"), safe=_PATH_SAFE)
+    return f"{path}?{parts.query}" if parts.query else path
 
 
 def _servable(redirect: Redirect) -> bool:
