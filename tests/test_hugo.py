@@ -13,7 +13,7 @@ import pytest
 import yaml
 from output_samples import SITE, SUN, page
 
-from harvester.models import QA, Person, Record
+from harvester.models import QA, Person, QARecord, Record
 from harvester.output import open_output
 
 HUGO = shutil.which("hugo")
@@ -45,7 +45,8 @@ def legacy_site() -> list[Record]:
             "/articles/x.html",
             title="Stretching",
             text="# Stretching\n\nUse a*b*c and call __init__ first.\n\n"
-            "## Warm up\n\n- walk\n- jog",
+            "## Warm up\n\n- walk\n- jog\n\n"
+            "Not a {{< shortcode >}}, <b>tag</b>, [link](y) or `code`.\n# nor a heading",
         ),
         page("/index.php?page=about", title="About", text="About us."),
         page("/Article.aspx?id=3", title="Article three", text="Third."),
@@ -169,7 +170,36 @@ def test_text_renders_literally_with_one_h1(built: tuple[Path, Path, str]) -> No
     _, public, _ = built
     text = (public / "articles" / "x" / "index.html").read_text("utf-8")
     assert "Use a*b*c and call __init__ first." in html.unescape(text)
+    assert "Not a {{< shortcode >}}, <b>tag</b>, [link](y) or `code`.\n# nor a heading" in (
+        html.unescape(text)
+    )
+    assert "<code>" not in text and "<a " not in text
     assert "<em>" not in text and "<strong>" not in text
     assert text.count("<h1>") == 1
     assert '<h3 id="warm-up">Warm up</h3>' in text
     assert "<li>walk</li>" in text
+
+
+def test_qa_records_build_at_distinct_urls(tmp_path: Path) -> None:
+    questions = ["Knee pain?", "Knee pain!", "Is ice better than heat?"]
+    items = [
+        QARecord(f"q{n}", question, "Ice, then heat.", SUN, [f"{SITE}/faq"], None)
+        for n, question in enumerate(questions)
+    ]
+    content = tmp_path / "content"
+    output = open_output("markdown", str(content))
+    for record in items:
+        output.write(record)
+    output.commit()
+    (tmp_path / "config.toml").write_text(CONFIG.format(content=content))
+    layouts = tmp_path / "layouts" / "_default"
+    layouts.mkdir(parents=True)
+    for name in ("single.html", "list.html"):
+        (layouts / name).write_text(LAYOUT)
+    log, public = build(tmp_path)
+    assert "Duplicate target paths" not in log
+    urls = [str(front_of(content / output.slugs[r.id])["url"]) for r in items]
+    assert urls == ["/qa/knee-pain/", "/qa/knee-pain-2/", "/qa/is-ice-better-than-heat/"]
+    for url, question in zip(urls, questions, strict=True):
+        text = html.unescape((public / url.strip("/") / "index.html").read_text("utf-8"))
+        assert f"<h1>{question}</h1>" in text and "Ice, then heat." in text

@@ -361,6 +361,9 @@ def test_unwritable_file_targets_fail_in_one_line(tmp_path: Path, fmt: str) -> N
     assert "\n" not in str(error.value)
     with pytest.raises(OutputError, match="it is a folder"):
         open_output(fmt, str(tmp_path))
+    with pytest.raises(OutputError, match="it is a folder"):
+        open_output(fmt, str(tmp_path / "new") + "/")
+    assert not (tmp_path / "new").exists()
 
 
 def test_check_writable(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def is_stream(target: str) -> bool:
 def real_file(target: str) -> Path:
     """A file target with its symlinks followed: not a folder, its folder created."""
     path = Path(os.path.realpath(target))
-    if path.is_dir():
+    if path.is_dir() or target.endswith(("/", os.sep)):
         raise OutputError(f"cannot write to {target}: it is a folder")
     make_folder(path.parent, target)
     return path
