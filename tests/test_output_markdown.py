@@ -190,7 +190,8 @@ def test_a_name_stays_with_its_record(tmp_path: Path) -> None:
     }
     before = (tmp_path / "guide.md").read_bytes()
     changed = page("/guide.html", text="Changed.")  # /guide is unchanged: not written
-    assert commit(tmp_path, [changed]) == {guide.id: "guide.md", guide_html.id: "guide-2.md"}
+    slugs = commit(tmp_path, [changed], complete=False)
+    assert slugs == {guide.id: "guide.md", guide_html.id: "guide-2.md"}
     assert (tmp_path / "guide.md").read_bytes() == before
     assert read_markdown(tmp_path / "guide-2.md")[1] == "Changed.\n"
 
@@ -199,7 +200,7 @@ def test_an_earlier_page_becomes_a_section_when_pages_appear_below_it(tmp_path: 
     articles = page("/articles", text="All articles.")
     commit(tmp_path, [articles])
     assert md_files(tmp_path) == ["articles.md"]
-    slugs = commit(tmp_path, [page("/articles/x.html")])  # /articles unchanged
+    slugs = commit(tmp_path, [page("/articles/x.html")], complete=False)  # /articles unchanged
     assert md_files(tmp_path) == ["articles/_index.md", "articles/x.md"]
     assert slugs[articles.id] == "articles/_index.md"
     assert read_markdown(tmp_path / "articles" / "_index.md")[1] == "All articles.\n"
@@ -210,21 +211,20 @@ def test_a_file_harvester_did_not_write_is_never_replaced_or_removed(tmp_path: P
     (tmp_path / "notes.txt").write_text("mine too")
     slugs = commit(tmp_path, [page("/about"), page("/old")])
     assert slugs[page("/about").id] == "about-2.md"
-    commit(tmp_path, [page("/about")], complete=True, current={page("/about").id})
+    commit(tmp_path, [page("/about")])
     assert (tmp_path / "about.md").read_text() == "mine"
     assert (tmp_path / "notes.txt").read_text() == "mine too"
     assert md_files(tmp_path) == ["about-2.md", "about.md"]  # old.md was ours: removed
 
 
-def test_gone_records_are_removed_only_from_a_complete_run_that_names_the_set(
-    tmp_path: Path,
-) -> None:
+def test_gone_records_are_removed_only_by_a_complete_run(tmp_path: Path) -> None:
     keep, gone = page("/keep"), page("/gone/deep")
     commit(tmp_path, [keep, gone])
-    commit(tmp_path, [keep], complete=False, current={keep.id})
-    commit(tmp_path, [keep])  # an incremental run: unwritten records are not gone
+    commit(tmp_path, [keep], complete=False)  # only what changed: the others stay
     assert md_files(tmp_path) == ["gone/deep.md", "keep.md"]
-    commit(tmp_path, [], complete=True, current={keep.id})
+    commit(tmp_path, [], complete=True, current={keep.id, gone.id})  # both unchanged
+    assert md_files(tmp_path) == ["gone/deep.md", "keep.md"]
+    commit(tmp_path, [keep])  # every record written: /gone/deep is no longer on the site
     assert md_files(tmp_path) == ["keep.md"]
     assert not (tmp_path / "gone").exists()  # the folder it left empty
     manifest = json.loads((tmp_path / MANIFEST).read_text())

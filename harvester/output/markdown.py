@@ -155,12 +155,13 @@ class MarkdownOutput:
 
     def commit(self, complete: bool = True, current: set[str] | None = None) -> None:
         """Put every file written in place, then remove the files of ours that nothing
-        uses any more: a record's earlier file when its file changed, and, when the run
-        is `complete` and `current` (the ids of every record of the run, written or
-        unchanged) is given, the files of records no longer on the site.
+        uses any more: a record's earlier file when its file changed and, when the run is
+        `complete`, the files of records that are no longer part of the set.
 
-        Without `current` no record's file is removed: an incremental run writes only
-        what changed, so the records it did not write are not known to be gone.
+        `complete` says that this run wrote every record of the site (not only what
+        changed, and no page failed), so a record it did not write is gone; `current`
+        names the set instead (every record id of the run, written or unchanged). A run
+        that is not complete removes no record's file.
         """
         if self._done:
             return
@@ -196,7 +197,7 @@ class MarkdownOutput:
         never take a page's address or another alias."""
         final = {rid: p.entry for rid, p in self._pending.items()}
         for rid, entry in self._old.items():
-            gone = complete and current is not None and rid not in current
+            gone = complete and rid not in (self._pending if current is None else current)
             if rid not in final and not gone:
                 final[rid] = Entry(entry.stem, entry.path, list(entry.aliases))
         parents = {folder for e in final.values() for folder in _folders(e.stem)}
