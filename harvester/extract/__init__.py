@@ -7,7 +7,7 @@ from lxml.html import HtmlElement
 from ..models import Image, Page, Source
 from ..parse import Document, links
 from ..urls import host_of, resolve, site_key
-from .blocks import linearize_page
+from .blocks import linearize_page, select_main
 from .metadata import read_metadata
 from .qa import find_qa
 
@@ -16,7 +16,8 @@ MIN_IMAGE_SIDE = 48  # smaller is an icon, a spacer or a tracking pixel
 
 def extract_page(doc: Document, fetched_at: str, source: Source) -> Page:
     blocks, images = linearize_page(doc.tree)
-    qa = find_qa(doc.tree, blocks)
+    qa = find_qa(doc.tree, blocks)  # reads every block: before the main text is chosen
+    select_main(blocks, qa)
     meta = read_metadata(doc, blocks)
     pages, documents = links(doc)
     return Page(

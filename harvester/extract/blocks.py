@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
 
-from ..models import Block, BlockKind
+from ..models import QA, Block, BlockKind
 
 ID_ATTR = "data-harvester-id"
 
@@ -79,6 +80,12 @@ GOOD_PARAGRAPH_CHARS = 80
 MAX_GOOD_LINK_DENSITY = 0.3
 MIN_RUNNING_TEXT = 400  # below this a page is too short to second-guess
 STRONG_CONTAINER_SHARE = 0.3
+QA_WORD_SHARE = 0.8  # a block this much made of a Q&A's words is part of it
+LAST_QA_SCAN = 2  # the last Q&A is looked for within twice its length of text...
+LAST_QA_SLACK = 200  # ...and this many characters more
+_WORD = re.compile(r"\w+")
+_MARKUP = re.compile(r"^(?:#+ |- )")
+_LABEL = re.compile(r"^[^:\n]{1,40}:\s+")  # "Q: ", "DEAR ABBY: ", "PAULO SERGIO: "
 
 
 def clean_text(raw: str) -> str:
@@ -332,7 +339,9 @@ def linearize(tree: HtmlElement) -> list[Block]:
 
 
 def linearize_page(tree: HtmlElement) -> tuple[list[Block], list[HtmlElement]]:
-    """All text blocks in document order, and the <img>s of the main content."""
+    """All text blocks in document order, and the <img>s of the main content. `main`
+    marks the semantic main container only: `select_main` narrows it once the page's
+    Q&As are known."""
     body = tree.find("body")
     root = body if body is not None else tree
     walker = _Walker()
@@ -342,7 +351,6 @@ def linearize_page(tree: HtmlElement) -> tuple[list[Block], list[HtmlElement]]:
         return _flat_blocks(root), []
     main_id = find_main(walker.spans)
     chrome_ids = _mark(walker, main_id)
-    focus_main(walker.blocks)
     images = [
         img
         for path, img in walker.images
@@ -375,18 +383,18 @@ def _is_good(block: Block) -> bool:
     )
 
 
-def focus_main(blocks: list[Block]) -> None:
+def focus_main(blocks: list[Block]) -> int | None:
     """Narrow the main content to the element that holds the article's running text.
 
     Pages without a usable <main> (and <main>s that also hold teasers and link lists)
     are narrowed the way a reader's eye does it: find the container whose own paragraphs
     hold the most running text, then widen it while the widening adds more of the same
     (article text split by ads) rather than one-paragraph teasers and link lists. Short
-    pages are left alone.
+    pages are left alone (None); otherwise returns the chosen element's id.
     """
     good = {i: len(b.text) for i, b in enumerate(blocks) if _is_good(b)}
     if sum(good.values()) < MIN_RUNNING_TEXT:
-        return
+        return None
     own: dict[int, int] = defaultdict(int)  # container -> running text of its paragraphs
     for i in good:
         own[_container(blocks[i])] += good[i]
@@ -403,6 +411,7 @@ def focus_main(blocks: list[Block]) -> None:
             core = ancestor
         ancestor = parent.get(ancestor)
     _keep_only(blocks, good, core, parent.get(core))
+    return core
 
 
 def _container(block: Block) -> int:
@@ -442,6 +451,131 @@ def _keep_only(blocks: list[Block], good: dict[int, int], core: int, parent: int
         loose_text = i in good and parent is not None and block.path[-2:-1] == (parent,)
         title_seen = title_seen or is_title
         block.main = block.main and (is_title or loose_text)
+
+
+def select_main(blocks: list[Block], qa: Sequence[QA]) -> None:
+    """Narrow `main` to the page's text: the running-text core (`focus_main`), every Q&A
+    shown on the page with what stands between them, and, on a page whose running text
+    is its Q&As, the intro between the title and the first question.
+
+    The core alone is not enough for an FAQ: each answer sits in its own container, so
+    the core is one answer, and the other answers and the intro would be dropped."""
+    semantic = [block.main for block in blocks]
+    members = _qa_members(blocks, qa)
+    core = focus_main(blocks)
+    if not members:
+        return
+    first, last = _titled(blocks, semantic, members[0]), members[-1]
+    for i in members:
+        blocks[i].chrome = False  # a question in a short <button> is still the question
+    for i in range(first, last + 1):
+        blocks[i].main = semantic[i]
+    if core is not None and _starts_at_or_after(blocks, core, first):
+        _keep_intro(blocks, semantic, first)
+
+
+def _qa_members(blocks: list[Block], qa: Sequence[QA]) -> list[int]:
+    """Indices of the main blocks holding a shown Q&A's question, answer or signature,
+    in page order. Each Q&A is looked for from its position to the next Q&A's; the last
+    one within a budget of text, so that a stray line far below is not taken for it."""
+    words_at: dict[int, set[str]] = defaultdict(set)
+    chars_at: dict[int, int] = defaultdict(int)
+    for item in qa:
+        if item.position < len(blocks):
+            words_at[item.position] |= _qa_words(item)
+            chars_at[item.position] += len(item.question) + len(item.answer)
+    starts = sorted(words_at)
+    members: list[int] = []
+    for start, end in zip(starts, [*starts[1:], len(blocks)], strict=False):
+        budget = LAST_QA_SLACK + LAST_QA_SCAN * chars_at[start]
+        found: list[int] = []
+        for i in range(start, end):
+            block = blocks[i]
+            if block.main and _made_of(block.text, words_at[start]):
+                found.append(i)
+            budget -= len(block.text)
+            if end == len(blocks) and budget < 0:
+                break
+        shown = [i for i in found if not blocks[i].chrome]
+        if shown:
+            members += [i for i in found if i <= shown[-1]]
+    return members
+
+
+def _titled(blocks: list[Block], semantic: list[bool], first: int) -> int:
+    """Headings right above the first question title the Q&As ("Questions about this
+    article"): they start them."""
+    while first and semantic[first - 1] and blocks[first - 1].kind == "heading":
+        if blocks[first - 1].chrome:
+            break
+        first -= 1
+    return first
+
+
+def _qa_words(qa: QA) -> set[str]:
+    person = qa.answered_by
+    signed = f"{person.name} {person.credentials or ''} {person.title or ''}" if person else ""
+    return set(_WORD.findall(f"{qa.question} {qa.answer} {signed}".lower()))
+
+
+def _made_of(text: str, words: set[str]) -> bool:
+    """The block's words are (nearly all) the Q&A's: it is part of it."""
+    found = _WORD.findall(text.lower())
+    return bool(found) and sum(w in words for w in found) >= QA_WORD_SHARE * len(found)
+
+
+def _starts_at_or_after(blocks: list[Block], core: int, first: int) -> bool:
+    """The core begins at or after the first question: the Q&As are the running text."""
+    return next((i for i, block in enumerate(blocks) if core in block.path), first) >= first
+
+
+def _keep_intro(blocks: list[Block], semantic: list[bool], first: int) -> None:
+    """What stands between the title and the first question is the FAQ's intro (link
+    lists left out)."""
+    title = next(
+        (
+            i
+            for i in range(first)
+            if blocks[i].kind == "heading" and blocks[i].level == 1 and semantic[i]
+        ),
+        -1,
+    )
+    for i in range(title + 1, first):
+        if semantic[i] and blocks[i].link_density < MAX_GOOD_LINK_DENSITY:
+            blocks[i].main = True
+
+
+def qa_share(qa: Iterable[QA], text: str) -> float:
+    """The share of a rendered text's characters (markup left out) that are its Q&As'
+    questions and answers. Q&As the text does not show count for nothing; a speaker's
+    label before a line ("DEAR ABBY:", "Q:") does not hide it."""
+    parts = sorted(
+        {
+            part.removeprefix("- ")
+            for item in qa
+            for part in (item.question, *item.answer.split("\n"))
+            if part.strip()
+        },
+        key=len,
+    )
+    blob = "\n".join(parts)
+    sizes = [len(part) for part in parts]
+    total = shown = 0
+    for raw in text.split("\n"):
+        line = _MARKUP.sub("", raw)
+        total += len(line)
+        if blob and _is_qa_line(line, blob, parts, sizes):
+            shown += len(line)
+    return shown / total if total else 0.0
+
+
+def _is_qa_line(line: str, blob: str, parts: list[str], sizes: list[int]) -> bool:
+    """Part of a Q&A, a Q&A after a label, or mostly one Q&A line with something around
+    it (numbering, a signature)."""
+    if line in blob or _LABEL.sub("", line, count=1) in blob:
+        return True
+    longest = bisect_right(sizes, len(line))
+    return any(part in line for part in parts[bisect_left(sizes, (len(line) + 1) // 2) : longest])
 
 
 def blocks_within(blocks: list[Block], el: HtmlElement) -> Iterator[tuple[int, Block]]:
