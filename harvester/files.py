@@ -7,6 +7,9 @@ exchanges); pages from a WARC are extracted exactly as the crawler extracts a fe
 from __future__ import annotations
 
 import json
+import re
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +18,7 @@ from urllib.parse import quote
 
 from .extract import extract_page
 from .fetch import REDIRECTS
-from .models import QA, Block, Page, Person
+from .models import QA, Attachment, Block, Image, Page, Person, Record
 from .page import dedupe_page
 from .parse import ParseError, charset_from_content_type, is_html, parse_html
 from .report import Failure, Summary
@@ -25,33 +28,122 @@ from .warc import WarcError, WarcResponse, is_warc, read_warc
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml", ".php", ".asp", ".aspx")
 MAX_FILE_BYTES = 10 * 1024 * 1024
 NOT_MODIFIED = 304  # a revalidation: the URL's earlier capture still stands
+SNIFF_BYTES = 8192
+CSV_LINES = 6
+MAGIC = (
+    (b"%PDF-", "PDF"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive or office document"),
+    (b"\xd0\xcf\x11\xe0", "an office document"),
+    (b"{\\rtf", "RTF"),
+    (b"\x1f\x8b", "gzip data"),
+)
+JSONL = "JSON Lines: use `harvester dedup`"
+PLAIN = "plain text"
+HTML_MARKERS = ("<html", "<!doctype html", "<head", "<body")
+TAG = re.compile(r"<[a-zA-Z!/][^<>]*>")
 
 
 class InputError(ValueError):
     """A path the user gave that cannot be read."""
 
 
-def input_files(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[Path]]:
-    """HTML files with the root they are relative to, and WARC files; folders in sorted order."""
+def input_files(
+    paths: list[Path], skipped: list[str] | None = None
+) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """HTML files with the root they are relative to, and WARC files; folders in sorted
+    order. A file that is not HTML by its content (JSON Lines, a PDF...) is not read:
+    why goes to `skipped`. Folders are searched for HTML file names only, so the CSS,
+    scripts and images of a saved site are not worth a word."""
+    skipped = [] if skipped is None else skipped
     html: list[tuple[Path, Path]] = []
     warcs: list[Path] = []
     for path in paths:
         if path.is_dir():
-            for found in sorted(path.rglob("*")):
-                if found.is_file() and is_warc(found):
-                    warcs.append(found)
-                elif found.is_file() and found.suffix.lower() in HTML_SUFFIXES:
-                    html.append((found, path))
+            found = [f for f in sorted(path.rglob("*")) if f.is_file()]
+            warcs += [f for f in found if is_warc(f)]
+            candidates = [
+                (f, path) for f in found if f.suffix.lower() in HTML_SUFFIXES and not is_warc(f)
+            ]
         elif path.is_file():
-            if is_warc(path):
-                warcs.append(path)
-            else:
-                html.append((path, path.parent))
+            warcs += [path] if is_warc(path) else []
+            candidates = [] if is_warc(path) else [(path, path.parent)]
         else:
             raise InputError(f"no such file or folder: {path}")
+        for file, root in candidates:
+            kind = sniff(file)
+            if kind is None:
+                html.append((file, root))
+            else:
+                skipped.append(f"{file} is not HTML (looks like {kind})")
     if not html and not warcs:
-        raise InputError("no HTML files or WARC files in " + ", ".join(str(p) for p in paths))
+        why = f" ({'; '.join(skipped[:3])})" if skipped else ""
+        raise InputError("no HTML files or WARC files in " + ", ".join(str(p) for p in paths) + why)
     return html, warcs
+
+
+def sniff(path: Path) -> str | None:
+    """What a file looks like when it is not HTML, from its first bytes; None for HTML,
+    for an empty file or one that cannot be opened (reading it says why), and for text
+    without markup in a file named as HTML (a page of bare text is still a page)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError:
+        return None
+    for magic, name in MAGIC:
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "a WebP image"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", "replace")
+    elif b"\x00" in head:
+        return "binary data"
+    else:
+        text = head.decode("utf-8", "replace")
+    kind = _sniff_text(text.lstrip("\ufeff \t\r\n"), len(head) < SNIFF_BYTES)
+    named_html = path.suffix.lower() in HTML_SUFFIXES
+    return None if kind == PLAIN and named_html else kind
+
+
+def _sniff_text(text: str, whole: bool) -> str | None:
+    if not text:
+        return None
+    first, newline, _ = text.partition("\n")
+    if text.startswith("{"):
+        one_long_line = not newline and not whole
+        return JSONL if one_long_line or _is_json(first) else "JSON"
+    if text.startswith("["):
+        return "JSON"
+    if text.startswith("<"):
+        lowered = text.lower()
+        xml = lowered.startswith("<?xml") and not any(m in lowered for m in HTML_MARKERS)
+        return "XML" if xml else None
+    if _is_csv(text, whole):
+        return "CSV"
+    return None if TAG.search(text) else PLAIN
+
+
+def _is_json(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def _is_csv(text: str, whole: bool) -> bool:
+    """A few lines without markup, each with the same number (one or more) of one
+    separator. The last line read is cut short unless the whole file was read."""
+    parts = text.split("\n")
+    lines = [line for line in (parts if whole else parts[:-1])[:CSV_LINES] if line.strip()]
+    if len(lines) < 2 or any(TAG.search(line) for line in lines):
+        return False
+    return any(
+        lines[0].count(sep) > 0 and len({line.count(sep) for line in lines}) == 1 for sep in ",;\t"
+    )
 
 
 def file_url(path: Path, root: Path, base_url: str | None) -> str:
@@ -65,7 +157,10 @@ def file_url(path: Path, root: Path, base_url: str | None) -> str:
 
 
 def read_files(paths: list[Path], base_url: str | None, summary: Summary) -> list[Page]:
-    html, warcs = input_files(paths)
+    skipped: list[str] = []
+    html, warcs = input_files(paths, skipped)
+    summary.non_html += len(skipped)
+    summary.skipped_files += skipped
     pages = read_warcs(warcs, summary)
     for path, root in html:
         url = file_url(path, root, base_url)
@@ -152,41 +247,76 @@ def _add_redirect_aliases(captures: dict[str, _Capture], pages: dict[str, Page])
             page.aliases.append(url)
 
 
-def read_records(paths: list[Path], summary: Summary) -> list[Page]:
+KNOWN_FIELDS = frozenset(Record.__dataclass_fields__) - {"extra"}
+
+
+def read_records(
+    paths: list[Path], summary: Summary, warn: Callable[[str], None] | None = None
+) -> list[Page]:
     """Records of another run or tool (JSON Lines with at least `url` and `text`) as
-    pages, so that dedup can run over them as over a crawl."""
+    pages, so that dedup can run over them as over a crawl. Fields this tool does not
+    know travel on `Page.extra` to the output record unchanged.
+
+    A line that is no usable record is skipped, not fatal: `warn` gets one line naming
+    the file and line (stderr by default) and the summary a failure of kind "input", so
+    the run ends partial (exit 1) with every other record written."""
+    warn = warn or _warn
     pages: list[Page] = []
+    skipped = 0
     for path in paths:
-        try:
-            lines = path.read_text("utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(
-                f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
-            ) from None
-        for number, line in enumerate(lines, 1):
-            if line.strip():
-                pages.append(dedupe_page(_page_of(_record_of(line, f"{path}:{number}"))))
+        for where, line in _lines(path):
+            try:
+                record = _record_of(line)
+            except _Unusable as exc:
+                skipped += 1
+                summary.failures.append(Failure(where, "input", str(exc)))
+                warn(f"harvester: warning: {where}: skipped: {exc}")
+                continue
+            pages.append(dedupe_page(_page_of(record)))
     summary.pages_fetched = len(pages)
     if not pages:
-        raise InputError("no records in " + ", ".join(str(p) for p in paths))
+        names = ", ".join(str(p) for p in paths)
+        raise InputError(
+            f"no usable records in {names}" + (f" ({skipped} skipped)" if skipped else "")
+        )
     return pages
 
 
-def _record_of(line: str, where: str) -> dict[str, Any]:
+class _Unusable(ValueError):
+    """One input line that is no record: skipped."""
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _lines(path: Path) -> Iterator[tuple[str, bytes]]:
+    """Non-blank lines with their "file:line". Split on "\\n" only: JSON strings may hold
+    U+2028 and other characters that `str.splitlines` would break a record at."""
     try:
-        record = json.loads(line)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        if raw.strip():
+            yield f"{path}:{number}", raw
+
+
+def _record_of(line: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(line.decode("utf-8").removeprefix("\ufeff"))
+    except UnicodeDecodeError:
+        raise _Unusable("not UTF-8") from None
     except ValueError:
-        raise InputError(f"{where}: not JSON") from None
-    if (
-        not isinstance(record, dict)
-        or not isinstance(record.get("url"), str)
-        or not isinstance(record.get("text"), str)
-    ):
-        raise InputError(f"{where}: a record needs a 'url' and a 'text' string")
+        raise _Unusable("not JSON") from None
+    if not isinstance(record, dict):
+        raise _Unusable(f"a JSON {type(record).__name__}, not an object")
+    if not isinstance(record.get("url"), str) or not isinstance(record.get("text"), str):
+        raise _Unusable("a record needs a 'url' and a 'text' string")
     try:  # an empty or relative url would key every such record as one page
         record["url"] = normalize(record["url"])
     except InvalidURL:
-        raise InputError(f"{where}: 'url' must be an absolute http(s) URL") from None
+        raise _Unusable("'url' must be an absolute http(s) URL") from None
     return record
 
 
@@ -204,7 +334,7 @@ def _page_of(record: dict[str, Any]) -> Page:
         and isinstance(q.get("answer"), str)
         and q.get("answer")
     ]
-    aliases = [a for a in record.get("aliases") or [] if isinstance(a, str)]
+    aliases = [a for a in _list(record, "aliases") if isinstance(a, str)]
     return Page(
         url=record["url"],
         canonical=None,
@@ -219,9 +349,39 @@ def _page_of(record: dict[str, Any]) -> Page:
         fetched_at=text("fetched_at") or _now(),
         source="http" if record.get("source") == "http" else "file",
         aliases=aliases,
+        attachments=_attachments(record),
         author=text("author"),
         description=text("description"),
+        images=_images(record),
+        extra={k: v for k, v in record.items() if k not in KNOWN_FIELDS},
     )
+
+
+def _list(record: dict[str, Any], key: str) -> list[Any]:
+    value = record.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _attachments(record: dict[str, Any]) -> list[Attachment]:
+    """attachments as the schema writes them; other entries are left out."""
+    return [
+        Attachment(a["url"], a["text"], a["type"])
+        for a in _list(record, "attachments")
+        if isinstance(a, dict)
+        and all(isinstance(a.get(k), str) for k in ("url", "text", "type"))
+        and a["url"]
+    ]
+
+
+def _images(record: dict[str, Any]) -> list[Image]:
+    return [
+        Image(i["src"], i["alt"])
+        for i in _list(record, "images")
+        if isinstance(i, dict)
+        and isinstance(i.get("src"), str)
+        and isinstance(i.get("alt"), str)
+        and i["src"]
+    ]
 
 
 def _person(value: Any) -> Person | None:

@@ -104,6 +104,7 @@ class Page:
     description: str | None = None
     images: list[Image] = field(default_factory=list)
     repeats: list[Repeat] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # input fields this tool does not know
 
     def to_json(self) -> str:
         """For the crawl state: a resumed or incremental run reuses extracted pages."""
@@ -145,11 +146,15 @@ class Record:
     author: str | None = None
     description: str | None = None
     images: list[Image] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The record's fields, then `extra`: fields of an input record (`harvester dedup`)
+        that this tool does not know, carried through unchanged. Known fields win."""
         data = asdict(self)
+        extra = data.pop("extra")
         data["qa"] = [qa_dict(q) for q in self.qa]
-        return data
+        return {**data, **{k: v for k, v in extra.items() if k not in data}}
 
     def content_hash(self) -> str:
         """Identifies what a record says, not when it was fetched: for incremental runs."""

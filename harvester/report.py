@@ -30,10 +30,11 @@ class Summary:
     written: int = 0
     unchanged: int = 0
     qa: int = 0
-    aliases: int = 0
+    aliases: int = 0  # pages folded into another record as duplicates
     template_removed: int = 0
     repeats_removed: int = 0
-    top_templates: list[tuple[str, int]] = field(default_factory=list)
+    top_templates: list[tuple[str, int]] = field(default_factory=list)  # removed: text, pages
+    skipped_files: list[str] = field(default_factory=list)  # input files not read, and why
     resumed: bool = False
     started: float = field(default_factory=time.monotonic)
     changes: Counter[str] = field(default_factory=Counter)  # events by type
@@ -65,7 +66,7 @@ def format_summary(summary: Summary, source: str, target: str, emit: str) -> str
         f"failed {len(summary.failures)}",
         f"  skipped               {'':>2}   " + ", ".join(skipped),
         f"  records written   {summary.written:>6}   ({emit}; pages {summary.records}, "
-        f"Q&A {summary.qa}, aliases folded {summary.aliases}, "
+        f"Q&A {summary.qa}, duplicates folded {summary.aliases}, "
         f"unchanged since last run {summary.unchanged})",
         f"  blocks removed    {summary.template_removed + summary.repeats_removed:>6}   "
         f"template {summary.template_removed}, in-page repeats {summary.repeats_removed}",
@@ -74,12 +75,20 @@ def format_summary(summary: Summary, source: str, target: str, emit: str) -> str
     if summary.changes or summary.delivered or summary.sink_errors:
         lines += _feed_lines(summary)
     for text, pages in summary.top_templates[:3]:
-        lines.append(f"  template on {pages:>3} pages: {text[:60]}")
+        lines.append(f"  template on {pages:>3} pages: {_one_line(text)[:60]}")
+    for note in summary.skipped_files[:5]:
+        lines.append(f"  skipped: {note}")
+    if len(summary.skipped_files) > 5:
+        lines.append(f"  ... and {len(summary.skipped_files) - 5} more files skipped")
     for failure in summary.failures[:5]:
         lines.append(f"  failed: {failure.url}: {failure.message}")
     if len(summary.failures) > 5:
         lines.append(f"  ... and {len(summary.failures) - 5} more failures")
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _feed_lines(summary: Summary) -> list[str]:
