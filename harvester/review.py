@@ -177,12 +177,21 @@ def _skipped(summary: Summary) -> list[tuple[str, int]]:
     return counts + [(f"{name} cap", n) for name, n in sorted(summary.trap_capped.items())]
 
 
+def _skipped_note(skipped: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{k} {n}" for k, n in skipped)
+
+
 def _summary_section(summary: Summary, emit: str) -> str:
     skipped = _skipped(summary)
+    files = summary.skipped_files[:5] + (
+        [f"and {len(summary.skipped_files) - 5} more files"]
+        if len(summary.skipped_files) > 5
+        else []
+    )
     tiles = [
         ("Pages read", summary.pages_fetched, f"unchanged (304) {summary.not_modified}"),
         ("Failures", len(summary.failures), "see Errors" if summary.failures else ""),
-        ("Skipped", sum(n for _, n in skipped), ", ".join(f"{k} {n}" for k, n in skipped)),
+        ("Skipped", sum(n for _, n in skipped), "; ".join([_skipped_note(skipped), *files])),
         (
             "Records written",
             summary.written,
@@ -190,7 +199,7 @@ def _summary_section(summary: Summary, emit: str) -> str:
             f"{summary.unchanged}",
         ),
         ("Q&A", summary.qa, ""),
-        ("Aliases folded", summary.aliases, "duplicate pages and redirects"),
+        ("Duplicates folded", summary.aliases, "pages folded into another page's record"),
         ("Template blocks removed", summary.template_removed, ""),
         ("In-page repeats removed", summary.repeats_removed, ""),
     ]
@@ -233,10 +242,10 @@ def _templates_section(top: list[tuple[str, int]]) -> str:
         else ""
     )
     table = (
-        f"<table><thead><tr><th>Pages</th><th>Block (case-folded)</th></tr></thead>"
+        f"<table><thead><tr><th>Pages</th><th>Block removed as template</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>{more}"
         if top
-        else '<p class="mute">No template blocks.</p>'
+        else '<p class="mute">No blocks removed as template.</p>'
     )
     return f'<section id="templates"><h2>Template blocks</h2>{table}</section>'
 
@@ -368,8 +377,18 @@ def _why(removal: dict[str, Any]) -> list[Child]:
     if reason == "template":
         return [f"on {removal.get('pages')} pages"]
     if reason == "repeat":
-        return [f"copy of block {removal.get('copy_of')}"]
+        return [_repeat_of(removal)]
     return ["folded into ", _a(removal.get("folded_into")), ", " + _similarity(removal)]
+
+
+def _repeat_of(removal: dict[str, Any]) -> str:
+    """A repeat, explained by the kept text it copies (an --explain file of an older
+    version has only the block's index)."""
+    index, kept = removal.get("copy_of"), removal.get("kept")
+    if not kept:
+        return f"copy of block {index}"
+    where = f"kept block {index}" if isinstance(index, int) else "a block removed as template"
+    return f"copy of {where}: “{kept}”"
 
 
 def _removal_node(removal: dict[str, Any], page_url: object) -> Node:

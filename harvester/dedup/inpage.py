@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..models import Block
@@ -18,7 +19,7 @@ SHINGLE = 3
 @dataclass
 class Removal:
     block: Block
-    copy_of: int  # index (in the page's blocks) of the first block of the kept copy
+    copy_of: int  # index, in the blocks kept, of the block this one repeats
 
 
 def _sections(blocks: list[Block]) -> dict[int, list[int]]:
@@ -31,7 +32,9 @@ def _sections(blocks: list[Block]) -> dict[int, list[int]]:
 
 
 def drop_repeats(blocks: list[Block]) -> tuple[list[Block], list[Removal]]:
-    """Keep the most complete copy of each repeated section, then of each repeated block."""
+    """Keep the most complete copy of each repeated section, then of each repeated block.
+    Each removal names the kept block it repeats by its index in the kept blocks, so that
+    it can be shown beside the text that stayed."""
     removed: dict[int, int] = {}
     _drop_repeated_sections(blocks, removed)
     seen: dict[str, int] = {}
@@ -43,8 +46,34 @@ def drop_repeats(blocks: list[Block]) -> tuple[list[Block], list[Removal]]:
             removed[index] = seen[key]
         else:
             seen[key] = index
-    kept = [b for i, b in enumerate(blocks) if i not in removed]
-    return kept, [Removal(blocks[i], k) for i, k in sorted(removed.items())]
+    kept = [i for i in range(len(blocks)) if i not in removed]
+    position = {index: n for n, index in enumerate(kept)}
+    return [blocks[i] for i in kept], [
+        Removal(blocks[i], position[_kept(k, removed)]) for i, k in sorted(removed.items())
+    ]
+
+
+def _kept(index: int, removed: dict[int, int]) -> int:
+    """The kept block at the end of a chain of copies (a block of a kept section may
+    itself have gone as a copy of a later match)."""
+    for _ in range(len(removed)):
+        if index not in removed:
+            break
+        index = removed[index]
+    return index
+
+
+def _counterparts(
+    blocks: list[Block], copy: list[int], kept: list[int]
+) -> Iterator[tuple[int, int]]:
+    """Each block of a dropped copy of a section, with the block of the kept copy that
+    says the same: the one with its text, else the one at its place."""
+    by_text: dict[str, int] = {}
+    for index in kept:
+        by_text.setdefault(fingerprint(blocks[index].text), index)
+    for offset, index in enumerate(copy):
+        match = by_text.get(fingerprint(blocks[index].text))
+        yield index, match if match is not None else kept[min(offset, len(kept) - 1)]
 
 
 def _drop_repeated_sections(blocks: list[Block], removed: dict[int, int]) -> None:
@@ -68,5 +97,4 @@ def _drop_repeated_sections(blocks: list[Block], removed: dict[int, int]) -> Non
         if match is None:
             lsh.insert(el, sketch)
             continue
-        for index in sections[el]:
-            removed[index] = sections[match][0]
+        removed.update(_counterparts(blocks, sections[el], sections[match]))

@@ -45,19 +45,24 @@ class TemplateModel:
         return self.pages_with(block) >= self.needed
 
     def template_in(
-        self, blocks: list[Block], qa_text: str = "", title: str | None = None
+        self,
+        blocks: list[Block],
+        qa_text: str = "",
+        title: str | None = None,
+        keys: list[str] | None = None,
     ) -> set[int]:
         """Indices of this page's template blocks, judged with their neighbourhood. The
-        page's own title and its Q&A are content even where other pages repeat them."""
+        page's own title and its Q&A are content even where other pages repeat them.
+        `keys`: the blocks' fingerprints, when the caller has them already."""
+        keys = keys if keys is not None else [fingerprint(b.text) for b in blocks]
+        pages = [self.counts.get(key, 0) for key in keys]
         frequent = [
-            self.is_template(b)
+            pages[i] >= self.needed
             and not (qa_text and b.text in qa_text)
             and not (b.kind == "heading" and (b.level == 1 or b.text == title))
-            for b in blocks
+            for i, b in enumerate(blocks)
         ]
-        found = {
-            i for i, b in enumerate(blocks) if frequent[i] and self.pages_with(b) >= self.everywhere
-        }
+        found = {i for i in range(len(blocks)) if frequent[i] and pages[i] >= self.everywhere}
         start = 0
         while start < len(blocks) and frequent[start]:
             found.add(start)
