@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from datasketch import LeanMinHash
 
-from ..extract.blocks import render
+from ..extract.blocks import qa_share, render
 from ..models import Attachment, Block, Page, Record, Repeat
 from ..urls import host_of, site_key
 from .pages import fold_sketches, url_preference
@@ -298,9 +298,10 @@ def _record(keeper: Page, text: str, group: list[_Seen]) -> Record:
                 aliases.setdefault(alias, None)
         for attachment in member.attachments:
             attachments.setdefault(attachment.url, attachment)
-    qa_chars = sum(len(q.question) + len(q.answer) for q in keeper.qa)
+    # Decided on the record's whole text (intro and every Q&A), counting only Q&A text
+    # that the text shows, in the same characters on both sides.
     kind: Literal["qa", "article"] = (
-        "qa" if keeper.qa and qa_chars >= QA_SHARE_FOR_KIND * len(text) else "article"
+        "qa" if qa_share(keeper.qa, text) >= QA_SHARE_FOR_KIND else "article"
     )
     return Record(
         id=page_id(url),
