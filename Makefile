@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sinks.py
 	$(BIN)/python bench/dedup.py
 	$(BIN)/python bench/crawl.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) data/out .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,9 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .api import aharvest, extract_html, harvest
     from .models import QA, Person, QARecord, Record
+    from .pipeline import RunError
+    from .report import Summary
+    from .settings import SettingError
 
 _HOMES = {
     "aharvest": "api",
@@ -23,6 +26,9 @@ _HOMES = {
     "Person": "models",
     "QARecord": "models",
     "Record": "models",
+    "Summary": "report",
+    "RunError": "pipeline",
+    "SettingError": "settings",
 }
 
 
@@ -37,6 +43,9 @@ __all__ = [
     "Person",
     "QARecord",
     "Record",
+    "RunError",
+    "SettingError",
+    "Summary",
     "__version__",
     "aharvest",
     "extract_html",

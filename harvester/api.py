@@ -5,6 +5,9 @@ for record in harvester.harvest(["https://clinic.example/"], max_pages=50):
     print(record.title, len(record.qa))
 
 record = harvester.extract_html("<html>...</html>", "https://clinic.example/faq/")
+
+The keyword arguments are the command line's settings, named with underscores
+(`max_pages`, `allow_domain`, `output`, `format`...; see harvester/settings.py).
 """
 
 from __future__ import annotations
@@ -12,21 +15,17 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Literal
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Literal
 
-from .changes import Event
-from .crawler import CrawlOptions, crawl
-from .dedup import DedupOptions, DedupStats, build_records, distinct_qa
-from .deliver import evidence_of, record_changes
-from .fetch import DEFAULT_DELAY, FetchConfig
-from .models import QARecord, Record
+from .dedup import DedupOptions, DedupStats, build_records
+from .models import Record
 from .page import process_page
+from .pipeline import Crawl, Found, run
 from .report import Summary
-from .state import CrawlState, MemoryState
-from .state.sqlite import SqliteState
-from .urls import Scope, normalize
+from .settings import Settings
+
+Emit = Literal["pages", "qa", "changes"]
 
 
 def extract_html(html: str | bytes, url: str) -> Record:
@@ -37,73 +36,75 @@ def extract_html(html: str | bytes, url: str) -> Record:
     return next(build_records([page], DedupOptions(), DedupStats()))
 
 
-async def aharvest(
-    urls: list[str],
-    *,
-    emit: Literal["pages", "qa", "changes"] = "pages",
-    max_pages: int = 10_000,
-    max_depth: int | None = None,
-    delay: float = DEFAULT_DELAY,
-    concurrency: int = 8,
-    ignore_robots: bool = False,
-    state: str | Path | None = None,
-    dedup: DedupOptions | None = None,
-    summary: Summary | None = None,
-) -> AsyncIterator[Record | QARecord | Event]:
-    """Crawl the sites of `urls` and yield their records (or distinct Q&As, or with
-    emit="changes" the change `Event`s of this run: created, updated, deleted).
+def harvest(
+    urls: list[str], *, emit: Emit = "pages", summary: Summary | None = None, **settings: Any
+) -> Iterator[Found]:
+    """Crawl the sites of `urls` and yield their records as they are made (or distinct
+    Q&As, or with emit="changes" the change `Event`s of this run).
 
-    With `state` (a file path) the crawl can be resumed and revisited like the CLI's;
-    without it everything is kept in memory (every record is then `created`). Pass a
-    `Summary` to read the counts after.
+    Without `state` (a file path) the crawl is kept in memory and every record is then
+    `created`; with it, the crawl resumes and revisits like the command line's. Pass a
+    `Summary` to read the counts after. Errors are `harvester.pipeline.RunError`.
     """
-    seeds = [normalize(url) for url in urls]
-    options = CrawlOptions(
-        max_pages=max_pages,
-        max_depth=max_depth,
-        concurrency=concurrency,
-        ignore_robots=ignore_robots,
-        fetch=FetchConfig(delay=delay),
-    )
-    summary = summary if summary is not None else Summary()
-    store: CrawlState = SqliteState(Path(state)) if state is not None else MemoryState()
-    try:
-        pages = await crawl(seeds, options, summary, store, Scope.from_seeds(seeds))
-        records = list(build_records(pages, dedup or DedupOptions(), DedupStats()))
-        found: list[Record] | list[QARecord] | list[Event]
-        if emit == "changes":
-            redirects = store.pages.redirects()
-            evidence = evidence_of(summary.failures, redirects, summary.over_limit == 0)
-            found = record_changes(store, records, evidence)
-        else:
-            found = distinct_qa(records) if emit == "qa" else records
-        store.run_done()
-    finally:
-        store.close()
-    for record in found:
-        yield record
-
-
-def harvest(urls: list[str], **options: object) -> Iterator[Record | QARecord | Event]:
-    """`aharvest` for code without an event loop (runs one in a worker thread)."""
-    results: queue.Queue[tuple[str, object]] = queue.Queue()
-
-    async def produce() -> None:
-        async for record in aharvest(urls, **options):  # type: ignore[arg-type]
-            results.put(("record", record))
-
-    def run() -> None:
-        try:
-            asyncio.run(produce())
-            results.put(("done", None))
-        except BaseException as exc:  # handed to the caller's thread
-            results.put(("error", exc))
-
-    threading.Thread(target=run, daemon=True).start()
+    items: queue.Queue[tuple[str, Any]] = queue.Queue()
+    _start(urls, emit, summary, settings, lambda kind, value: items.put((kind, value)))
     while True:
-        kind, value = results.get()
+        kind, value = items.get()
         if kind == "done":
             return
         if kind == "error":
-            raise value  # type: ignore[misc]
-        yield value  # type: ignore[misc]
+            raise value
+        yield value
+
+
+async def aharvest(
+    urls: list[str], *, emit: Emit = "pages", summary: Summary | None = None, **settings: Any
+) -> AsyncIterator[Found]:
+    """`harvest` for asyncio code: the run goes on in a worker thread, and each record
+    is yielded to the event loop as soon as it is made."""
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def put(kind: str, value: Any) -> None:
+        loop.call_soon_threadsafe(items.put_nowait, (kind, value))
+
+    _start(urls, emit, summary, settings, put)
+    while True:
+        kind, value = await items.get()
+        if kind == "done":
+            return
+        if kind == "error":
+            raise value
+        yield value
+
+
+def _start(
+    urls: list[str],
+    emit: Emit,
+    summary: Summary | None,
+    values: dict[str, Any],
+    put: Callable[[str, Any], None],
+) -> None:
+    """The run, in a thread of its own (it runs its own event loop); its records, then
+    "done" or its error, go to `put`. Bad settings are raised here, in the caller."""
+    if emit not in ("pages", "qa", "changes"):
+        raise ValueError(f"emit={emit!r}: choose pages, qa or changes")
+    if isinstance(urls, str):
+        raise TypeError("urls: give a list of URLs, not one string")
+    settings = Settings.for_library({**values, "emit": "pages" if emit == "changes" else emit})
+
+    def work() -> None:
+        try:
+            run(
+                Crawl(list(urls)),
+                settings,
+                summary=summary,
+                collect=lambda item: put("item", item),
+                changes=emit == "changes",
+            )
+        except BaseException as exc:  # handed to the caller's thread
+            put("error", exc)
+        else:
+            put("done", None)
+
+    threading.Thread(target=work, name="harvester-run", daemon=True).start()

@@ -1,18 +1,19 @@
-"""Settings from a file: `harvester.toml`, or `[tool.harvester]` in pyproject.toml.
+"""Settings from a file: `harvester.toml`, `[tool.harvester]` in pyproject.toml, or `-`
+(stdin) with `--config -`.
 
-The keys are the command-line flags (`max-pages` or `max_pages`). Top-level keys apply to
-every command that has the flag; a table named after a command (`[crawl]`) applies to that
-command only. Flags given on the command line win over the file.
+The keys are the flags' own names (`max-pages`, `format`, `allow-domain`; `max_pages` is
+read too). Top-level keys apply to every command that has the flag; a table named after a
+command (`[crawl]`) applies to that command only. Flags given on the command line win.
 """
 
 from __future__ import annotations
 
-import math
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
-import click
+from .settings import BY_NAME, COMMANDS, DEFAULTS, SettingError, checked, key_of, toml_value
 
 CONFIG_FILE = "harvester.toml"
 
@@ -21,115 +22,76 @@ class ConfigError(ValueError):
     """A config file that cannot be read or names a setting that does not exist."""
 
 
-def find_config(explicit: Path | None, cwd: Path) -> tuple[Path | None, dict[str, Any]]:
-    """The file in use and its harvester settings."""
+def find_config(explicit: Path | None, cwd: Path) -> tuple[str | None, dict[str, Any]]:
+    """The file in use (its name, for messages) and its harvester settings."""
     if explicit is not None:
-        return explicit, _read(explicit, harvester_table=False)
+        return str(explicit), _read(explicit, harvester_table=False)
     if (cwd / CONFIG_FILE).is_file():
-        return cwd / CONFIG_FILE, _read(cwd / CONFIG_FILE, harvester_table=False)
+        return CONFIG_FILE, _read(cwd / CONFIG_FILE, harvester_table=False)
     pyproject = cwd / "pyproject.toml"
     if pyproject.is_file():
         settings = _read(pyproject, harvester_table=True)
         if settings:
-            return pyproject, settings
+            return "pyproject.toml", settings
     return None, {}
 
 
 def _read(path: Path, harvester_table: bool) -> dict[str, Any]:
+    name = "stdin" if str(path) == "-" else str(path)
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8")
+        data = tomllib.loads(text)
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot read {name}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        raise ConfigError(f"{name} is not valid TOML: {exc}") from None
     if harvester_table:
         table = data.get("tool", {}).get("harvester", {})
         return table if isinstance(table, dict) else {}
     return data
 
 
-def _options(command: click.Command) -> dict[str, click.Parameter]:
-    return {p.name: p for p in command.params if isinstance(p, click.Option) and p.name}
-
-
-def default_map(
-    settings: dict[str, Any], commands: dict[str, click.Command], source: Path
-) -> dict[str, dict[str, Any]]:
-    """click's default_map for the subcommands; unknown keys are errors, not ignored."""
-    result: dict[str, dict[str, Any]] = {name: {} for name in commands}
-    for key, value in settings.items():
-        if isinstance(value, dict) and key in commands:
-            for inner, inner_value in value.items():
-                name = inner.replace("-", "_")
-                if name not in _options(commands[key]):
-                    raise ConfigError(f"{source}: [{key}] has no setting {inner!r}")
-                _check(_options(commands[key])[name], inner_value, f"{source}: [{key}] {inner}")
-                result[key][name] = inner_value
-            continue
-        name = key.replace("-", "_")
-        owners = [c for c, command in commands.items() if name in _options(command)]
-        if not owners:
-            raise ConfigError(f"{source}: unknown setting {key!r}")
-        for owner in owners:
-            _check(_options(commands[owner])[name], value, f"{source}: {key}")
-            result[owner].setdefault(name, value)
+def default_map(settings: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    """click's default_map for each command: the file's values, checked and converted
+    here, so that a bad one is blamed on the file and its key, never on a flag."""
+    top = {k: v for k, v in settings.items() if not (isinstance(v, dict) and k in COMMANDS)}
+    try:
+        common = checked(top, source)
+        result: dict[str, dict[str, Any]] = {}
+        for command in COMMANDS:
+            table = settings.get(command, {})
+            own = checked(table, f"{source}: [{command}]") if isinstance(table, dict) else {}
+            for name in own:
+                if command not in BY_NAME[name].metadata["commands"]:
+                    raise ConfigError(f"{source}: [{command}] has no setting {key_of(name)!r}")
+            merged = {**common, **own}
+            result[command] = {
+                n: v for n, v in merged.items() if command in BY_NAME[n].metadata["commands"]
+            }
+    except SettingError as exc:
+        raise ConfigError(str(exc)) from None
     return result
 
 
-def _check(option: click.Parameter, value: Any, where: str) -> None:
-    """A value of the file is checked as the flag's would be, and blamed on the file."""
-    values = value if option.multiple and isinstance(value, list) else [value]
-    if option.multiple and not isinstance(value, list):
-        raise ConfigError(f"{where}: give a list, e.g. [{_toml(value)}]")
-    for one in values:
-        if isinstance(one, list | dict) and not option.multiple:
-            raise ConfigError(f"{where}: one value, not {_toml(one)}")
-        try:
-            option.type.convert(one, option, None)
-        except click.BadParameter as exc:
-            raise ConfigError(f"{where}: {exc.message}") from None
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: {_toml(one)} is not a valid value") from None
-
-
-def show(commands: dict[str, click.Command], defaults: dict[str, dict[str, Any]]) -> str:
-    """The effective settings, as TOML a user can copy into harvester.toml."""
+def show(settings: dict[str, Any]) -> str:
+    """The effective settings as TOML that reads back the same: the file's own values as
+    keys, every other setting as a commented default."""
     lines: list[str] = []
-    for name, command in commands.items():
-        options = _options(command)
-        if not options:
-            continue
-        lines.append(f"[{name}]")
-        for option_name, option in options.items():
-            if option_name in ("help", "version"):
-                continue
-            configured = option_name in defaults.get(name, {})
-            value = defaults[name][option_name] if configured else option.default
-            note = "" if configured else ("  # default" if value is not None else "  # unset")
-            lines.append(f"{option_name.replace('_', '-')} = {_toml(value)}{note}")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    tables = {k: v for k, v in settings.items() if isinstance(v, dict) and k in COMMANDS}
+    top = {k: v for k, v in settings.items() if k not in tables}
+    given = checked(top, "settings")
+    for name in BY_NAME:
+        if name in given:
+            lines.append(f"{key_of(name)} = {_toml(given[name])}")
+        else:
+            default = getattr(DEFAULTS, name)
+            shown = "(unset)" if default is None else _toml(default)
+            lines.append(f"# {key_of(name)} = {shown}")
+    for command, table in tables.items():
+        lines += ["", f"[{command}]"]
+        lines += [f"{key_of(n)} = {_toml(v)}" for n, v in checked(table, command).items()]
+    return "\n".join(lines) + "\n"
 
 
 def _toml(value: Any) -> str:
-    if value is None:
-        return '""'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
-class FiniteFloat(click.FloatRange):
-    """A float flag that refuses nan and inf: no comparison holds for nan, so a range
-    check lets it through, and an infinite delay or timeout never ends."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
+    return toml_value(str(value) if isinstance(value, Path) else value)

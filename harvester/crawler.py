@@ -23,6 +23,7 @@ from .parse import ParseError, charset_from_content_type
 from .progress import Progress
 from .report import Failure, Summary
 from .robots import Robots, origin_of
+from .settings import DEFAULTS
 from .sitemaps import MAX_SITEMAP_BYTES, discover
 from .state import CrawlState, FrontierItem, MemoryState, RunStart, StoredPage
 from .traps import TrapGuard
@@ -33,14 +34,14 @@ from .workers import init_worker, start_fork_server
 
 @dataclass
 class CrawlOptions:
-    max_pages: int = 10_000
-    max_depth: int | None = None
-    concurrency: int = 8
-    max_per_template: int = 50
-    max_query_variants: int = 50
-    ignore_robots: bool = False
-    sitemaps: bool = True
-    workers: int = field(default_factory=lambda: default_workers())
+    max_pages: int = DEFAULTS.max_pages
+    max_depth: int | None = DEFAULTS.max_depth
+    concurrency: int = DEFAULTS.concurrency
+    max_per_template: int = DEFAULTS.max_per_template
+    max_query_variants: int = DEFAULTS.max_query_variants
+    ignore_robots: bool = DEFAULTS.ignore_robots
+    sitemaps: bool = not DEFAULTS.no_sitemaps
+    workers: int = field(default_factory=DEFAULTS.resolved_workers)
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
 
@@ -403,8 +404,3 @@ def _worker_pool(workers: int) -> Iterator[Executor | None]:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def default_workers() -> int:
-    """One worker per core but one: the event loop needs a core too."""
-    return max(1, (os.cpu_count() or 2) - 1)

@@ -16,11 +16,10 @@ from datetime import UTC, datetime
 
 import httpx
 
-from . import __version__
 from .parse import is_html
+from .settings import DEFAULT_USER_AGENT, DEFAULTS
 from .urls import Scope, host_of, resolve
 
-DEFAULT_USER_AGENT = f"harvester/{__version__} (+https://pypi.org/project/harvester/)"
 log = logging.getLogger("harvester")
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 # Only encodings we inflate ourselves in bounded steps (see BodyDecoder).
@@ -34,22 +33,18 @@ METADATA_REDIRECTS = 5  # RFC 9309 asks for at least five
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-DEFAULT_DELAY = 0.5  # seconds between two requests to one host
-DEFAULT_DEADLINE = 120.0  # seconds for a whole request: 10 MB at 85 KB/s
-
-
 @dataclass
 class FetchConfig:
     user_agent: str = DEFAULT_USER_AGENT
-    timeout: float = 20.0  # between two reads: a server that goes quiet
+    timeout: float = DEFAULTS.timeout  # between two reads: a server that goes quiet
     connect_timeout: float = 10.0
-    deadline: float = DEFAULT_DEADLINE  # for a whole request: a server that drips
-    max_bytes: int = 10 * 1024 * 1024
-    retries: int = 3
+    deadline: float = DEFAULTS.deadline  # for a whole request: a server that drips
+    max_bytes: int = DEFAULTS.max_bytes
+    retries: int = DEFAULTS.retries
     backoff: float = 0.25
     max_retry_after: float = 60.0
-    delay: float = DEFAULT_DELAY
-    per_host: int = 2
+    delay: float = DEFAULTS.delay
+    per_host: int = DEFAULTS.per_host
     max_redirects: int = 10
 
 

@@ -1,85 +1,518 @@
-"""The pipeline end to end: fetch -> parse -> extract -> dedup -> emit.
+"""One run, end to end: fetch -> parse -> extract -> dedup -> emit, and its outputs.
 
-This module only wires the stages together; each stage lives in its own module.
+`run(source, settings)` is the only owner of a run, for the command line and the library
+alike: it opens the inputs and outputs, shows progress, writes the records, the redirect
+map, the report and the change events, fills the summary, and puts the outputs in place
+only when the run succeeds. Each stage lives in its own module; this one wires them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+import errno
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from .changes import Event
 from .crawler import CrawlOptions, PageSource, crawl
-from .dedup import DedupOptions, DedupStats, Removal, build_records, distinct_qa, page_id
-from .formats import RecordWriter
+from .dedup import DedupOptions, DedupStats, Removal, build_records, distinct_qa
+from .deliver import deliver, evidence_of, record_changes
+from .fetch import FetchConfig
+from .files import InputError, read_files, read_records
 from .models import Page, QARecord, Record
-from .report import Failure, Summary
-from .state import EmitLog
+from .output import (
+    OutputError,
+    RecordOutput,
+    check_writable,
+    format_for,
+    open_output,
+    write_atomic,
+    write_redirects,
+)
+from .progress import Progress
+from .report import Summary, format_summary
+from .review import render_report
+from .settings import Settings
+from .sinks import Sink, SinkError, open_sink, sink_name
+from .sinks.file import FileSink
+from .state import CrawlState, EmitLog, MemoryEmitLog, MemoryState
+from .state.sqlite import SqliteState, StateError
+from .urls import MAX_URL_LENGTH, InvalidURL, Scope, host_of, normalize
+from .warc import WarcError, WarcWriter
+
+EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL, EXIT_INTERRUPTED = 1, 2, 3, 130
+STATE_DIR = Path("data") / "state"
+Found = Record | QARecord | Event
 
 
-def records_of(
-    pages: PageSource | list[Page],
-    options: DedupOptions,
-    summary: Summary,
-    explain: Callable[[Removal], None] | None = None,
-) -> list[Record]:
-    """Dedup a crawl's pages into records, counting what was removed in the summary."""
-    stats = DedupStats()
-    records = list(build_records(pages, options, stats, explain))
-    summary.records = len(records)
-    summary.repeats_removed += stats.repeats
-    summary.template_removed += stats.template
-    summary.aliases += stats.aliases
-    summary.top_templates = stats.top_templates
-    summary.qa = sum(len(r.qa) for r in records)
-    return records
+@dataclass(frozen=True)
+class Crawl:
+    """Seed URLs: crawl their sites."""
+
+    urls: list[str]
 
 
-def qa_records(records: list[Record], summary: Summary) -> list[QARecord]:
-    found = distinct_qa(records)
-    summary.qa = len(found)
-    return found
+@dataclass(frozen=True)
+class Files:
+    """A saved copy: HTML files, folders, WARC captures."""
+
+    paths: list[Path]
 
 
-def emit(
-    records: Iterable[Record] | Iterable[QARecord],
-    writer: RecordWriter,
-    log: EmitLog,
-    summary: Summary,
-    full: bool = False,
-    already_written: set[str] | None = None,
-    deferred_marks: list[tuple[str, str]] | None = None,
-    on_written: Callable[[int], None] | None = None,
-) -> None:
-    """Write each record once: skip what this run already wrote before it was interrupted,
-    and (unless `full`) what an earlier run emitted with the same content.
+@dataclass(frozen=True)
+class Records:
+    """Records of another run or tool, as JSON Lines: deduplicate them."""
 
-    With `deferred_marks`, what was written is recorded there instead of in the log, for
-    formats whose file is only complete when closed.
-    """
-    for record in records:
-        content = record.content_hash()
-        if already_written and record.id in already_written:
-            continue
-        if not full and log.emitted(record.id) == content:
-            summary.unchanged += 1
-            continue
-        writer.write(record.to_dict())
-        if deferred_marks is None:
-            log.mark(record.id, content)
+    paths: list[Path]
+
+
+Source = Crawl | Files | Records
+
+
+class RunError(Exception):
+    """A run that cannot start or did not finish: a one-line message and an exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class PipeClosed(RunError):
+    """stdout's reader went away (`| head`): not an error, the run just stops."""
+
+    def __init__(self) -> None:
+        super().__init__("stdout closed", 0)
+
+
+def run(
+    source: Source,
+    settings: Settings,
+    *,
+    summary: Summary | None = None,
+    collect: Callable[[Found], None] | None = None,
+    changes: bool = False,
+    console: bool = False,
+) -> Summary:
+    """Run the pipeline over `source`. Records (or, with `changes`, change events) go to
+    the settings' outputs and to `collect`. With `console`, progress and the summary are
+    shown on stderr unless the settings say quiet. Raises RunError."""
+    summary = summary if summary is not None else Summary()
+    job = _Job(source, settings, summary, collect, changes, console)
+    with ExitStack() as cleanup:
+        job.cleanup = cleanup
+        try:
+            job.start()
+        except (OutputError, WarcError, StateError) as exc:
+            job.abandon()  # an output, archive or state that cannot be used: bad input
+            raise RunError(str(exc), EXIT_USAGE) from None
+        try:
+            job.read()
+            job.write()
+        except KeyboardInterrupt:
+            job.abandon()
+            raise RunError(job.interrupted_message(), EXIT_INTERRUPTED) from None
+        except (WarcError, InputError, StateError) as exc:
+            job.abandon()
+            code = EXIT_USAGE if isinstance(exc, InputError) else EXIT_FATAL
+            raise RunError(str(exc), code) from None
+        except OutputError as exc:
+            job.abandon()
+            if settings.output == "-" and _stdout_closed(exc):
+                raise PipeClosed() from None
+            raise RunError(str(exc), EXIT_FATAL) from None
+        except RunError:
+            job.abandon()
+            raise
+    job.announce()
+    if summary.exit_code == EXIT_FATAL:
+        first = summary.failures[0]
+        raise RunError(f"nothing could be read: {first.url}: {first.message}", EXIT_FATAL)
+    return summary
+
+
+@dataclass
+class _Job:
+    """The pieces of one run, opened in order and closed in reverse by `cleanup`."""
+
+    source: Source
+    settings: Settings
+    summary: Summary
+    collect: Callable[[Found], None] | None
+    changes: bool
+    console: bool
+    cleanup: ExitStack = field(default_factory=ExitStack)
+    label: str = ""
+    state: CrawlState | None = None
+    output: RecordOutput | None = None
+    progress: Progress | None = None
+    pages: PageSource | list[Page] = field(default_factory=list)
+    removals: list[Removal] = field(default_factory=list)
+    feed: list[Sink] = field(default_factory=list)
+    marks: list[tuple[str, str]] = field(default_factory=list)  # (id, content) written
+    already: set[str] = field(default_factory=set)  # written by the interrupted run
+
+    # --- opening ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Everything that could fail is checked before anything is fetched."""
+        s = self.settings
+        for path in (s.report, s.redirects, s.explain):
+            if path is not None:
+                check_writable(str(path))
+        if s.output is not None:
+            check_writable_output(s.output, self._format())
+        if isinstance(self.source, Crawl):
+            self._start_crawl(self.source)
         else:
-            deferred_marks.append((record.id, content))
-        summary.written += 1
-        if on_written is not None:
-            on_written(summary.written)
+            self.label = " ".join(str(p) for p in self.source.paths)
+            self.output = self._open_output(resume=False)
+
+    def _format(self) -> str:
+        return format_for(self.settings.output or "-", self.settings.format)
+
+    def _start_crawl(self, source: Crawl) -> None:
+        s = self.settings
+        self.seeds = seeds_of(source.urls)
+        self.label = " ".join(self.seeds)
+        self.scope = _scope(self.seeds, s)
+        self.feed = open_feed(s)
+        self.cleanup.callback(_close_all, self.feed)
+        self.warc = _open_warc(s.warc)
+        if self.warc is not None:
+            self.cleanup.callback(self.warc.close)
+        self.state = self._open_state()
+        self.cleanup.callback(self.state.close)
+        self.begun = self.state.start(self.seeds)
+        self.output = self._open_output(resume=self.begun.resumed)
+
+    def _open_state(self) -> CrawlState:
+        s = self.settings
+        if s.state is None and not self.console:
+            return MemoryState()  # the library without a state file
+        path = s.state or default_state_path(self.seeds)
+        if s.fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return SqliteState(path)
+
+    def _open_output(self, resume: bool) -> RecordOutput | None:
+        if self.settings.output is None:
+            return None
+        return open_output(self._format(), self.settings.output, resume=resume)
+
+    # --- reading ----------------------------------------------------------------------
+
+    def read(self) -> None:
+        crawling = isinstance(self.source, Crawl)
+        quiet = self.settings.quiet or not self.console or not crawling
+        self.progress = Progress(quiet, live=not _records_on_terminal(self.settings.output))
+        self.cleanup.enter_context(self.progress)
+        if isinstance(self.source, Crawl):
+            self.pages = asyncio.run(
+                crawl(
+                    self.seeds,
+                    crawl_options(self.settings),
+                    self.summary,
+                    self.state,
+                    self.scope,
+                    self.begun,
+                    self.warc,
+                    self.progress,
+                )
+            )
+            if self.warc is not None:
+                self.warc.close()
+        elif isinstance(self.source, Files):
+            self.pages = read_files(self.source.paths, self._base_url(), self.summary)
+        else:
+            self.pages = read_records(self.source.paths, self.summary)
+
+    def _base_url(self) -> str | None:
+        base = self.settings.base_url
+        if base is None:
+            return None
+        try:
+            return normalize(base)
+        except InvalidURL:
+            raise RunError(f"invalid --base-url {base!r}: give an absolute http(s) URL") from None
+
+    # --- writing ----------------------------------------------------------------------
+
+    def write(self) -> None:
+        assert self.progress is not None
+        self.progress.update(stage="deduplicating")
+        records = list(self._records())
+        if self.summary.exit_code == EXIT_FATAL:
+            self.abandon()  # nothing was read: whatever the user has stays as it was
+            return
+        log = self.state.log if self.state is not None else MemoryEmitLog()
+        if self.changes:
+            self._emit_changes(records)
+        elif self.settings.emit == "qa":
+            found = distinct_qa(records)
+            self.summary.qa = len(found)
+            self._emit(found, log)
+        if self.output is not None:
+            # A page that failed this time is not gone: its earlier file stays.
+            complete = not self.settings.only_changed and not self.summary.failures
+            self.output.commit(complete=complete)
+            for record_id, content in self.marks:
+                log.mark(record_id, content)
+        if self.state is not None and not self.changes:
+            self._record_and_deliver(records)
+        self._side_outputs(records)
+        if self.state is not None:
+            self.state.run_done()
+
+    def _records(self) -> Iterator[Record]:
+        """Deduplicated records as they are made; page records are emitted at once."""
+        stats = DedupStats()
+        settings = self.settings
+        explain = self.removals.append if settings.explain or settings.report else None
+        log = self.state.log if self.state is not None else MemoryEmitLog()
+        self.already = self.output.already if self.output is not None else set()
+        streaming = settings.emit == "pages" and not self.changes
+        count = 0
+        for record in build_records(self.pages, dedup_options(settings), stats, explain):
+            count += 1
+            self.summary.qa += len(record.qa)
+            if streaming:
+                self._emit_one(record, log)
+            yield record
+        self.summary.records = count
+        self.summary.repeats_removed += stats.repeats
+        self.summary.template_removed += stats.template
+        self.summary.aliases += stats.aliases
+        self.summary.top_templates = stats.top_templates
+
+    def _emit(self, found: Iterable[Record | QARecord], log: EmitLog) -> None:
+        for record in found:
+            self._emit_one(record, log)
+
+    def _emit_one(self, record: Record | QARecord, log: EmitLog) -> None:
+        """Write a record unless an interrupted run already did, or (--only-changed) an
+        earlier run wrote the same content. It counts as emitted once the output is in
+        place (commit)."""
+        content = record.content_hash()
+        if record.id in self.already:
+            self.marks.append((record.id, content))
+            return
+        if self.settings.only_changed and log.emitted(record.id) == content:
+            self.summary.unchanged += 1
+            return
+        if self.output is not None:
+            self.output.write(record)
+        if self.collect is not None:
+            self.collect(record)
+        self.marks.append((record.id, content))
+        self.summary.written += 1
+        if self.progress is not None:
+            self.progress.update(stage="writing", written=self.summary.written)
+
+    def _emit_changes(self, records: list[Record]) -> None:
+        """The library's emit="changes": this run's events, recorded in the state."""
+        store = self.state or MemoryState()
+        evidence = evidence_of(
+            self.summary.failures, store.pages.redirects(), self.summary.over_limit == 0
+        )
+        for event in record_changes(store, records, evidence):
+            self.summary.changes[event.type] += 1
+            if self.collect is not None:
+                self.collect(event)
+
+    def _side_outputs(self, records: list[Record]) -> None:
+        s = self.settings
+        if s.explain is not None:
+            lines = (json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in self.removals)
+            write_atomic(s.explain, "".join(lines))
+        if s.redirects is not None:
+            slugs = self.output.slugs if self.output is not None else None
+            write_redirects(str(s.redirects), records, s.redirects_format, slugs or None)
+        if s.report is not None:
+            shown = distinct_qa(records) if s.emit == "qa" else records
+            page = render_report(
+                self.summary,
+                [r.to_dict() for r in shown],
+                [r.to_dict() for r in self.removals],
+                source=self.label,
+                emit=s.emit,
+            )
+            write_atomic(s.report, page)
+
+    def _record_and_deliver(self, records: list[Record]) -> None:
+        """The run's change events into the outbox (always: `deliver` may come later),
+        then to this run's sinks."""
+        assert self.state is not None
+        state = self.state
+        evidence = evidence_of(
+            self.summary.failures, state.pages.redirects(), self.summary.over_limit == 0
+        )
+        self.summary.changes.update(e.type for e in record_changes(state, records, evidence))
+        deliver_to(state, self.feed, self.summary)
+
+    # --- ending -----------------------------------------------------------------------
+
+    def abandon(self) -> None:
+        """A run that did not finish: every output stays as the user had it (JSON Lines
+        written so far waits in its .partial file for the resumed run)."""
+        if self.output is not None:
+            output, self.output = self.output, None
+            output.abandon()
+
+    def announce(self) -> None:
+        if self.progress is not None:
+            self.progress.__exit__()
+        if self.console and not self.settings.quiet:
+            target = self.settings.output or "-"
+            text = format_summary(self.summary, self.label, target, self.settings.emit)
+            print(text, file=sys.stderr, flush=True)
+
+    def interrupted_message(self) -> str:
+        if not isinstance(self.source, Crawl):
+            return "interrupted"
+        if self.settings.fresh:
+            return "interrupted: run the same command without --fresh to resume"
+        return "interrupted: run the same command again to resume"
+
+
+def _close_all(sinks: list[Sink]) -> None:
+    for sink in sinks:
+        sink.close()
+
+
+def check_writable_output(target: str, fmt: str) -> None:
+    """The records' target, checked before the run (a folder for markdown)."""
+    if target != "-" and fmt != "markdown":
+        check_writable(target)
+
+
+def _records_on_terminal(target: str | None) -> bool:
+    """Records on a terminal: a live progress line there would break their lines."""
+    return target == "-" and sys.stdout.isatty()
+
+
+def _stdout_closed(exc: OSError) -> bool:
+    """Whether writing stdout failed because its reader is gone (`| head`)."""
+    return exc.errno == errno.EPIPE
+
+
+# --- settings into the stages' options ---------------------------------------------------
+
+
+def crawl_options(settings: Settings) -> CrawlOptions:
+    s = settings
+    return CrawlOptions(
+        max_pages=s.max_pages,
+        max_depth=s.max_depth,
+        concurrency=s.concurrency,
+        max_per_template=s.max_per_template,
+        max_query_variants=s.max_query_variants,
+        ignore_robots=s.ignore_robots,
+        sitemaps=not s.no_sitemaps,
+        workers=s.resolved_workers(),
+        fetch=FetchConfig(
+            user_agent=s.user_agent,
+            timeout=s.timeout,
+            deadline=s.deadline,
+            delay=s.delay,
+            per_host=s.per_host,
+            retries=s.retries,
+            max_bytes=s.max_bytes,
+        ),
+    )
+
+
+def dedup_options(settings: Settings) -> DedupOptions:
+    s = settings
+    return DedupOptions(
+        similarity=s.similarity,
+        num_perm=s.num_perm,
+        shingle_size=s.shingle_size,
+        template_min_pages=s.template_min_pages,
+        template_min_share=s.template_min_share,
+    )
+
+
+# --- inputs --------------------------------------------------------------------------
+
+
+def seeds_of(urls: Iterable[str]) -> list[str]:
+    """Seed URLs, normalised; a path or a mangled URL is a usage error with a hint."""
+    seeds = []
+    for url in urls:
+        if len(url) > MAX_URL_LENGTH:
+            raise RunError(f"URL longer than {MAX_URL_LENGTH} characters: {url[:60]}…")
+        try:
+            seeds.append(normalize(url))
+        except InvalidURL:
+            hint = (
+                f"; to read saved files, use `harvester extract {url}`"
+                if Path(url).exists()
+                else ""
+            )
+            raise RunError(
+                f"invalid URL {url!r}: give an absolute http:// or https:// URL{hint}"
+            ) from None
+    if not seeds:
+        raise RunError("give at least one URL")
+    return seeds
+
+
+def _scope(seeds: list[str], settings: Settings) -> Scope:
+    s = settings
+    try:
+        return Scope.from_seeds(seeds, list(s.allow_domain), list(s.include), list(s.exclude))
+    except re.error as exc:
+        raise RunError(f"invalid regular expression {exc.pattern!r}: {exc}") from None
+
+
+def default_state_path(seeds: list[str]) -> Path:
+    """One state file per crawl (its sorted seeds), named after the first host."""
+    digest = hashlib.sha256("\n".join(sorted(seeds)).encode()).hexdigest()[:10]
+    host = re.sub(r"[^A-Za-z0-9.-]+", "_", host_of(seeds[0]))[:60] or "site"
+    return STATE_DIR / f"{host}-{digest}.sqlite"
+
+
+def _open_warc(path: Path | None) -> WarcWriter | None:
+    return WarcWriter(path) if path is not None else None
+
+
+def open_feed(settings: Settings) -> list[Sink]:
+    """The sinks of this run, opened (and checked) before anything is crawled."""
+    opened: list[Sink] = [FileSink(settings.changes)] if settings.changes is not None else []
+    for url in settings.sink:
+        try:
+            opened.append(open_sink(url, batch=settings.sink_batch))
+        except SinkError as exc:
+            _close_all(opened)
+            raise RunError(f"--sink {sink_name(url)}: {exc}") from None
+    return opened
+
+
+def deliver_to(state: CrawlState, feed: list[Sink], summary: Summary) -> None:
+    """Pending change events to each sink, from where it stopped."""
+    done = deliver(state, feed)
+    summary.delivered.update(done.delivered)
+    summary.dead_letters += done.dead
+    summary.sink_errors.update(done.errors)
 
 
 __all__ = [
-    "CrawlOptions",
-    "DedupOptions",
-    "Failure",
+    "Crawl",
+    "Files",
+    "Records",
+    "RunError",
+    "Settings",
+    "Source",
     "Summary",
-    "crawl",
-    "emit",
-    "page_id",
-    "qa_records",
-    "records_of",
+    "crawl_options",
+    "dedup_options",
+    "default_state_path",
+    "run",
 ]

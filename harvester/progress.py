@@ -7,11 +7,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.live import Live
-from rich.text import Text
+if TYPE_CHECKING:  # rich loads only when a live line is drawn
+    from rich.live import Live
+    from rich.text import Text
 
 PLAIN_INTERVAL = 10.0  # seconds between two log lines when stderr is not a terminal
 LIVE_INTERVAL = 0.25
@@ -29,17 +29,24 @@ class Counts:
 class Progress:
     """Call `update()` as often as you like; it redraws at most a few times a second."""
 
-    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, quiet: bool = False, stream: TextIO | None = None, live: bool = True
+    ) -> None:
+        """`live=False` when records go to the same terminal: a redrawn line would break
+        them; periodic lines are shown instead."""
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.started = time.monotonic()
         self.counts = Counts()
         self._last = 0.0
         self._live: Live | None = None
-        self._terminal = self.stream.isatty()
+        self._terminal = live and self.stream.isatty()
 
     def __enter__(self) -> Progress:
         if not self.quiet and self._terminal:
+            from rich.console import Console
+            from rich.live import Live
+
             console = Console(file=self.stream, stderr=True)
             # stdout carries the records: redirected into the live display, they would
             # land on the terminal (stderr) instead of in the file stdout goes to.
@@ -79,6 +86,8 @@ class Progress:
             self.quiet = True
 
     def _line(self) -> Text:
+        from rich.text import Text
+
         c = self.counts
         elapsed = time.monotonic() - self.started
         rate = c.fetched / elapsed if elapsed > 0 else 0.0

@@ -34,14 +34,14 @@ from starlette.routing import Route
 
 from . import __version__
 from .api import extract_html
-from .config import FiniteFloat
 from .crawler import ROBOTS_BYTES
 from .dedup import DedupOptions, DedupStats, build_records
-from .fetch import DEFAULT_DELAY, DEFAULT_USER_AGENT, FetchConfig, Fetcher, FetchError
+from .fetch import FetchConfig, Fetcher, FetchError
 from .models import Record
 from .page import process_page
 from .parse import ParseError, charset_from_content_type
 from .robots import Robots, origin_of, product_token
+from .settings import DEFAULT_USER_AGENT, DEFAULTS, FiniteFloat
 from .urls import MAX_URL_LENGTH, Scope, host_of, normalize
 
 MiB = 1024 * 1024
@@ -559,7 +559,7 @@ def _rebase(node: Any, refs: dict[str, str]) -> Any:
 @click.option(
     "--delay",
     type=FiniteFloat(min=0),
-    default=DEFAULT_DELAY,
+    default=DEFAULTS.delay,
     show_default=True,
     metavar="SECONDS",
     help="Least time between two requests to one host, over all API requests "

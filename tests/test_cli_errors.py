@@ -34,8 +34,9 @@ def test_invalid_url(tmp_path: Path) -> None:
 def test_unwritable_output(sample_site: Server, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    for target in (blocker / "out.jsonl", tmp_path):
-        result = run_cli("crawl", sample_site.url, "-o", str(target))
+    # A folder is a Markdown target unless the format says otherwise.
+    for target, fmt in ((blocker / "out.jsonl", "jsonl"), (tmp_path, "jsonl")):
+        result = run_cli("crawl", sample_site.url, "-o", str(target), "--format", fmt)
         assert result.returncode == 2, target
         assert_one_line_error(result.stderr)
         assert "cannot write" in result.stderr

@@ -35,14 +35,14 @@ def test_pyproject_table_and_config_show(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.harvester]\nmax_pages = 7\n")
     shown = run_cli("config", "show", cwd=tmp_path)
     assert shown.returncode == 0
-    assert "max-pages = 7\n" in shown.stdout and "pyproject.toml" in shown.stdout
-    assert "delay = 0.5  # default" in shown.stdout
+    assert "\nmax-pages = 7\n" in shown.stdout and "pyproject.toml" in shown.stdout
+    assert "\n# delay = 0.5\n" in shown.stdout
 
 
 def test_unknown_or_broken_config_is_a_usage_error(tmp_path: Path) -> None:
     for text, message in (
-        ("bogus = 1\n", "unknown setting 'bogus'"),
-        ("[crawl]\nnope = 2\n", "[crawl] has no setting 'nope'"),
+        ("bogus = 1\n", "harvester.toml: unknown setting 'bogus'"),
+        ("[crawl]\nnope = 2\n", "harvester.toml: [crawl]: unknown setting 'nope'"),
         ("delay = \n", "not valid TOML"),
     ):
         (tmp_path / "harvester.toml").write_text(text)

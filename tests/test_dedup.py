@@ -130,7 +130,7 @@ def test_second_run_with_one_new_page_writes_only_it(tmp_path: Path) -> None:
                 '<p class="more">Other pages: <a href="team.html">team.html</a> ',
             )
         )
-        again = run_cli(*args)
+        again = run_cli(*args, "--only-changed")
         assert again.returncode == 0, again.stderr
         written = read_records(out)
         assert [r["title"] for r in written] == ["Our Team"]

@@ -36,7 +36,7 @@ def test_bad_flags_and_urls_are_usage_errors(args: list[str], says: str) -> None
 @pytest.mark.parametrize(
     ("settings", "says"),
     [
-        ("[crawl]\ndelay = [1, 2]\n", "[crawl] delay: one value"),
+        ("[crawl]\ndelay = [1, 2]\n", "[crawl]: delay: one value"),
         ('delay = "soon"\n', "delay:"),
         ('[crawl]\nsink = "file:x.jsonl"\n', "give a list"),
     ],

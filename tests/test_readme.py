@@ -23,6 +23,22 @@ def test_library_example_runs() -> None:
     assert record.qa[0].answered_by == harvester.Person("Jane Roe", "RMT")
 
 
+def readme_script() -> str:
+    """The README's whole-site example, as a user would save it to a file."""
+    library = README.read_text("utf-8").split("## Library", 1)[1]
+    blocks = re.findall(r"```python\n(.*?)```", library, re.S)
+    return next(block for block in blocks if "harvester.harvest(" in block)
+
+
 def test_readme_opens_with_the_two_commands() -> None:
     head = README.read_text("utf-8")[:800]
     assert "make demo" in head and "make test" in head
+
+
+def test_settings_table_is_the_model() -> None:
+    """Regenerate the table with harvester.settings.reference_table()."""
+    from harvester.settings import reference_table
+
+    text = README.read_text("utf-8")
+    table = text.split("<!-- settings -->\n", 1)[1].split("<!-- /settings -->", 1)[0]
+    assert table == reference_table()

@@ -59,14 +59,14 @@ def test_killed_crawl_resumes_then_revisits(slow_site: Server, tmp_path: Path) -
 
     slow_site.state.delay = 0
     first_request = len(slow_site.state.statuses)
-    again = run_cli(*args)
+    again = run_cli(*args, "--only-changed")
     assert again.returncode == 0, again.stderr
     assert out.read_text() == ""  # nothing changed, nothing written
     statuses = Counter(code for _, code in slow_site.state.statuses[first_request:])
     assert statuses[304] >= 0.8 * sum(statuses.values())
     assert f"unchanged since last run {SITE_RECORDS}" in again.stderr
 
-    full = run_cli(*args, "--full")
+    full = run_cli(*args)  # by default the complete current set
     assert full.returncode == 0
     assert len(read_records(out)) == SITE_RECORDS
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import QA_SCHEMA, Server, read_records, run_cli
 from lxml.html import HtmlElement
 
-from harvester.emit import OutputError
+from harvester.output import OutputError
 from harvester.report import Failure, Summary
 from harvester.review import render_report, write_report
 

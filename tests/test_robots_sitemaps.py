@@ -12,8 +12,9 @@ from typing import TypeVar
 import pytest
 from conftest import FIXTURES, FaultHandler, Route, Server, serve
 
-from harvester.fetch import DEFAULT_USER_AGENT, FetchConfig, Fetcher
+from harvester.fetch import FetchConfig, Fetcher
 from harvester.robots import Getter, Robots
+from harvester.settings import DEFAULT_USER_AGENT
 from harvester.sitemaps import discover, parse_sitemap
 from harvester.urls import Scope
 

@@ -20,6 +20,7 @@ from datasketch import LeanMinHash
 
 from ..extract.blocks import qa_share, render
 from ..models import Attachment, Block, Page, Record, Repeat
+from ..settings import DEFAULTS
 from ..urls import host_of, site_key
 from .pages import fold_sketches, url_preference
 from .sketch import fingerprint, sketch_all, word_shingles
@@ -34,11 +35,11 @@ TOP_TEMPLATES = 50
 
 @dataclass
 class DedupOptions:
-    similarity: float = 0.9
-    num_perm: int = 128
-    shingle_size: int = 3
-    template_min_pages: int = 3
-    template_min_share: float = 0.25
+    similarity: float = DEFAULTS.similarity
+    num_perm: int = DEFAULTS.num_perm
+    shingle_size: int = DEFAULTS.shingle_size
+    template_min_pages: int = DEFAULTS.template_min_pages
+    template_min_share: float = DEFAULTS.template_min_share
 
 
 @dataclass

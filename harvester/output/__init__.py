@@ -13,6 +13,7 @@ import os
 from typing import Protocol
 
 from ..models import QARecord, Record
+from ..settings import FORMATS, REDIRECT_FORMATS
 from .files import (
     OutputError,
     cannot_write,
@@ -23,11 +24,10 @@ from .files import (
 )
 from .markdown import MANIFEST, MarkdownOutput
 from .records import CSV_COLUMNS, CsvOutput, JsonlOutput, JsonOutput, open_jsonl
-from .redirects import REDIRECT_FORMATS, write_redirects
+from .redirects import write_redirects
 from .render import markdown_of
 from .slugs import site_path, slug_path
 
-FORMATS = ("jsonl", "json", "csv", "markdown")
 _BY_SUFFIX = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",

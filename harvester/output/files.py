@@ -37,7 +37,9 @@ def cannot_write(target: str, exc: OSError) -> OutputError:
     an I/O error (EIO), a closed pipe... all mean the same to the user."""
     if isinstance(exc, OutputError):
         return exc
-    return OutputError(f"cannot write to {target}: {exc.strerror or exc}")
+    error = OutputError(f"cannot write to {target}: {exc.strerror or exc}")
+    error.errno = exc.errno  # EPIPE: the reader is gone, which is no error of ours
+    return error
 
 
 # --- low-level writes --------------------------------------------------------------

@@ -138,8 +138,11 @@ class Partial:
         sync_folder(self.path.parent)
 
     def abandon(self) -> None:
+        """Kept for the resumed run when it holds records; an empty one is clutter."""
         with contextlib.suppress(OSError):
             self._file.close()
+            if self._file.size == 0:
+                self.partial.unlink()
 
 
 def written_ids(partial: Path) -> set[str]:

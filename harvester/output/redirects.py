@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from ..models import QARecord, Record
+from ..settings import REDIRECT_FORMATS
 from .files import write_atomic
 from .slugs import site_path
 
-REDIRECT_FORMATS = ("csv", "nginx", "apache", "netlify")
 STATUS = 301
 _UNSAFE_PATH = re.compile(r'[\x00-\x1f\x7f"\\{};]')  # cannot be quoted in a server config
 _UNSAFE_QUERY = re.compile(r'[\s"\\$]')

@@ -27,7 +27,8 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from ..changes import Event
-from ..fetch import DEFAULT_USER_AGENT, retry_after
+from ..fetch import retry_after
+from ..settings import DEFAULT_USER_AGENT
 from . import DeadLetter, SinkError, sink_name
 
 log = logging.getLogger("harvester")
