@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .dedup import DedupOptions, DedupStats, build_records
@@ -36,6 +37,31 @@ def extract_html(html: str | bytes, url: str) -> Record:
     return next(build_records([page], DedupOptions(), DedupStats()))
 
 
+BUFFER = 4  # records made ahead of the caller: a slow reader slows the run, not memory
+
+
+class _Stopped(Exception):
+    """The caller stopped reading: the run ends, its outputs left as they were."""
+
+
+@dataclass
+class _Channel:
+    """Records from the run's thread to the caller, "done" or the run's error last."""
+
+    items: queue.Queue[tuple[str, Any]] = field(default_factory=lambda: queue.Queue(BUFFER))
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def put(self, kind: str, value: Any) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.items.put((kind, value), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+        if kind == "item":
+            raise _Stopped
+
+
 def harvest(
     urls: list[str], *, emit: Emit = "pages", summary: Summary | None = None, **settings: Any
 ) -> Iterator[Found]:
@@ -44,17 +70,19 @@ def harvest(
 
     Without `state` (a file path) the crawl is kept in memory and every record is then
     `created`; with it, the crawl resumes and revisits like the command line's. Pass a
-    `Summary` to read the counts after. Errors are `harvester.pipeline.RunError`.
+    `Summary` to read the counts after. Errors are `harvester.RunError`.
     """
-    items: queue.Queue[tuple[str, Any]] = queue.Queue()
-    _start(urls, emit, summary, settings, lambda kind, value: items.put((kind, value)))
-    while True:
-        kind, value = items.get()
-        if kind == "done":
-            return
-        if kind == "error":
-            raise value
-        yield value
+    channel = _start(urls, emit, summary, settings)
+    try:
+        while True:
+            kind, value = channel.items.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        channel.stopped.set()
 
 
 async def aharvest(
@@ -62,36 +90,30 @@ async def aharvest(
 ) -> AsyncIterator[Found]:
     """`harvest` for asyncio code: the run goes on in a worker thread, and each record
     is yielded to the event loop as soon as it is made."""
-    loop = asyncio.get_running_loop()
-    items: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-
-    def put(kind: str, value: Any) -> None:
-        loop.call_soon_threadsafe(items.put_nowait, (kind, value))
-
-    _start(urls, emit, summary, settings, put)
-    while True:
-        kind, value = await items.get()
-        if kind == "done":
-            return
-        if kind == "error":
-            raise value
-        yield value
+    channel = _start(urls, emit, summary, settings)
+    try:
+        while True:
+            kind, value = await asyncio.to_thread(channel.items.get)
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        channel.stopped.set()
 
 
 def _start(
-    urls: list[str],
-    emit: Emit,
-    summary: Summary | None,
-    values: dict[str, Any],
-    put: Callable[[str, Any], None],
-) -> None:
-    """The run, in a thread of its own (it runs its own event loop); its records, then
-    "done" or its error, go to `put`. Bad settings are raised here, in the caller."""
+    urls: list[str], emit: Emit, summary: Summary | None, values: dict[str, Any]
+) -> _Channel:
+    """The run, in a thread of its own (it runs its own event loop). Bad settings are
+    raised here, in the caller."""
     if emit not in ("pages", "qa", "changes"):
         raise ValueError(f"emit={emit!r}: choose pages, qa or changes")
     if isinstance(urls, str):
         raise TypeError("urls: give a list of URLs, not one string")
     settings = Settings.for_library({**values, "emit": "pages" if emit == "changes" else emit})
+    channel = _Channel()
 
     def work() -> None:
         try:
@@ -99,12 +121,15 @@ def _start(
                 Crawl(list(urls)),
                 settings,
                 summary=summary,
-                collect=lambda item: put("item", item),
+                collect=lambda item: channel.put("item", item),
                 changes=emit == "changes",
             )
+        except _Stopped:
+            return
         except BaseException as exc:  # handed to the caller's thread
-            put("error", exc)
+            channel.put("error", exc)
         else:
-            put("done", None)
+            channel.put("done", None)
 
     threading.Thread(target=work, name="harvester-run", daemon=True).start()
+    return channel

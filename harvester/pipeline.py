@@ -126,7 +126,7 @@ def run(
             if settings.output == "-" and _stdout_closed(exc):
                 raise PipeClosed() from None
             raise RunError(str(exc), EXIT_FATAL) from None
-        except RunError:
+        except BaseException:  # a RunError, or the library's caller who stopped reading
             job.abandon()
             raise
     job.announce()
