@@ -22,7 +22,8 @@ from _results import update_section
 from bs4 import BeautifulSoup
 
 from harvester.extract import extract_page
-from harvester.extract.blocks import _chrome_words, render
+from harvester.extract.blocks import render
+from harvester.extract.vocabulary import chrome_strength
 from harvester.parse import parse_html
 from harvester.urls import normalize
 
@@ -105,7 +106,7 @@ def timed(pages: list[Page], rounds: int) -> dict[str, float]:
     for _ in range(rounds):
         for name, extractor in EXTRACTORS.items():
             normalize.cache_clear()  # no help from earlier rounds: each round is cold
-            _chrome_words.cache_clear()
+            chrome_strength.cache_clear()
             started = time.process_time()
             for html, url, _ in pages:
                 extractor(html, url)

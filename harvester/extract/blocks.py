@@ -12,12 +12,12 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
 
 from ..models import QA, Block, BlockKind
+from .vocabulary import NEVER_CHROME, chrome_role, chrome_strength, chrome_tag
 
 ID_ATTR = "data-harvester-id"
 
@@ -38,25 +38,6 @@ _HAS_BLOCKS = etree.XPath(
     " or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6])"
 )
 
-CHROME_TAGS = frozenset({"nav", "aside", "dialog"})
-CHROME_ROLES = frozenset(
-    "navigation banner contentinfo complementary search menu menubar dialog alertdialog".split()
-)
-# Whole words of class/id tokens split on - and _ (never substrings: "widget" in
-# "elementor-widget" or "hide" in "elementor-hidden-mobile" mean nothing). Strong words
-# name a thing that is never content; weak words also describe layouts ("has-sidebar",
-# "content-with-nav"), so they count only for link lists or small boxes.
-STRONG_WORDS = frozenset(
-    "breadcrumb breadcrumbs cookie cookies consent gdpr newsletter subscribe signup share "
-    "sharing social comments comment respond advert advertisement sponsored popup "
-    "skip trending recommended outbrain taboola promo".split()
-)
-WEAK_WORDS = frozenset(
-    "nav navbar navigation menu menubar footer sidebar pagination pager ads modal masthead "
-    "topbar toolbar related widget-area caption credit credits popular".split()
-)
-CHROME_TOKENS = frozenset({"header", "site-header", "top-bar", "related-posts"})
-NEVER_CHROME = frozenset({"html", "body", "main", "article"})
 # Semantic main-content containers, most telling first: (attribute, value) on an element.
 MAIN_MARKS = (
     ("tag", "main"),
@@ -100,46 +81,24 @@ def clean_text(raw: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
-def tokens(el: HtmlElement) -> set[str]:
-    values = f"{el.get('class', '')} {el.get('id', '')}".lower().split()
-    return set(values)
-
-
-def words_of(toks: Iterable[str]) -> set[str]:
-    """The whole words of class and id tokens: "faq-item__title" -> faq, item, title.
-    The one place names are split, so that every reader of classes agrees on words."""
-    return {w for t in toks for w in t.lower().replace("_", "-").split("-") if w}
-
-
 def looks_like_chrome(span: _Span, share: float, density: float) -> bool:
     """Navigation, footers, forms, banners: by tag, ARIA role or whole class words, with
     guards so that a layout wrapper named "has-sidebar" is not mistaken for a sidebar."""
     tag = span.tag
     if tag in NEVER_CHROME or share >= MAX_CHROME_SHARE:
         return False
-    if tag in CHROME_TAGS or (tag in ("header", "footer") and not span.in_article):
+    if chrome_tag(tag, span.in_article):
         return True
     if tag == "form":
         return share < MAX_FORM_SHARE
-    if span.role and span.role.lower() in CHROME_ROLES:
+    if chrome_role(span.role):
         return True
     if span.names == " ":
         return False
-    strength = _chrome_words(span.names)
+    strength = chrome_strength(span.names)
     if strength == 2:
         return True
     return strength == 1 and (density >= LINK_LIST_DENSITY or share < SMALL_BOX_SHARE)
-
-
-@lru_cache(maxsize=4096)
-def _chrome_words(names: str) -> int:
-    """2: a class/id names chrome; 1: a weak layout word; 0: nothing. Cached: a site
-    repeats the same class attributes on every page."""
-    toks = set(names.lower().split())
-    words = words_of(toks)
-    if toks & CHROME_TOKENS or words & STRONG_WORDS:
-        return 2
-    return 1 if words & WEAK_WORDS else 0
 
 
 def element_id(el: HtmlElement) -> int | None:

@@ -17,8 +17,9 @@ from lxml.html import HtmlElement
 
 from ..models import QA, Block
 from ..parse import select
-from .blocks import ID_ATTR, INLINE, SKIP, clean_text, element_id, linearize, words_of
+from .blocks import ID_ATTR, INLINE, SKIP, clean_text, element_id, linearize
 from .signature import split_signature
+from .vocabulary import FAQ_WORDS, UNSEEN_CLASSES, class_tokens, class_words
 
 POSITION_LAST = 10**9  # structured data has no place in the page: after HTML copies
 MAX_QUESTION_CHARS = 400  # longer "questions" in a button are something else
@@ -58,13 +59,6 @@ _FAQ_INTRO = re.compile(
     r"|foire aux questions)\b[^.!]{0,40}$",
     re.I,
 )
-FAQ_WORDS = frozenset({"faq", "faqs", "faqfield", "qa", "qanda", "questions"})
-# Screen-reader labels and icons inside a question's button are not the question.
-_UNSEEN_CLASSES = frozenset(
-    {"sr-only", "screen-reader-text", "visually-hidden", "elementor-screen-only"}
-)
-CHROME_TAGS = frozenset({"nav", "header", "footer", "aside"})
-CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "menu"})
 
 NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
 PARTICLE = r"(?:de|da|di|du|van|von|der|den|la|le|al|bin|ibn)"
@@ -274,7 +268,7 @@ def next_key(lines: list[Line]) -> int:
 def _unseen(el: HtmlElement) -> bool:
     if not isinstance(el.tag, str) or el.tag in SKIP or el.get("aria-hidden") == "true":
         return True
-    return not _UNSEEN_CLASSES.isdisjoint(el.get("class", "").split())
+    return not UNSEEN_CLASSES.isdisjoint(class_tokens(el))  # icons, screen-reader labels
 
 
 def _collect(el: HtmlElement, parts: list[str]) -> None:
@@ -299,10 +293,6 @@ def visible_text(el: HtmlElement) -> str:
     parts: list[str] = []
     _collect(el, parts)
     return " ".join(clean_text("".join(parts)).split("\n"))
-
-
-def class_tokens(el: HtmlElement) -> set[str]:
-    return set(el.get("class", "").split())
 
 
 def ends_answer(text: str) -> bool:
@@ -361,18 +351,6 @@ def make_qa(question: str, lines: list[Line], position: int) -> QA | None:
     return QA(question=question, answer=answer, answered_by=person, position=position)
 
 
-def in_chrome(el: HtmlElement) -> bool:
-    """Inside navigation, a header, a footer or a sidebar (by tag or ARIA role)."""
-    for node in (el, *el.iterancestors()):
-        if node.tag in CHROME_TAGS or node.get("role", "").lower() in CHROME_ROLES:
-            return True
-    return False
-
-
-def _class_words(el: HtmlElement) -> set[str]:
-    return words_of(f"{el.get('class', '')} {el.get('id', '')}".split())
-
-
 def enclosing_headings(page: PageBlocks, index: int, level: int = 7) -> Iterator[Block]:
     """The headings whose sections hold block `index`, nearest first."""
     for i in range(index - 1, -1, -1):
@@ -389,7 +367,7 @@ def faq_context(page: PageBlocks, el: HtmlElement | None, index: int, level: int
     in a section whose heading says so ("FAQ", "Frequently Asked Questions")?"""
     if el is not None:
         for node in (el, *el.iterancestors()):
-            if not FAQ_WORDS.isdisjoint(_class_words(node)):
+            if not FAQ_WORDS.isdisjoint(class_words(node)):
                 return True
     return any(FAQ_TITLE.search(h.text) for h in enclosing_headings(page, index, level))
 

@@ -22,7 +22,6 @@ from .qa_common import (
     element_lines,
     ends_answer,
     faq_context,
-    in_chrome,
     introduces_faq,
     is_question,
     make_qa,
@@ -31,6 +30,7 @@ from .qa_common import (
     visible_text,
 )
 from .qa_segment import attribute_from_intro
+from .vocabulary import in_chrome
 
 # A disclosure holding disclosures (an FAQ category) is not itself a Q&A.
 _HAS_DETAILS = etree.XPath("boolean(.//details)")

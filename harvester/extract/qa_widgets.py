@@ -14,24 +14,21 @@ from lxml.html import HtmlElement
 
 from ..models import QA
 from ..parse import select
-from .blocks import words_of
 from .qa_common import (
-    FAQ_WORDS,
     MAX_QUESTION_CHARS,
     Candidate,
     Line,
     PageBlocks,
     accept,
-    class_tokens,
     common_ancestor,
     contains,
     element_lines,
-    in_chrome,
     is_question,
     make_qa,
     next_key,
     visible_text,
 )
+from .vocabulary import FAQ_WORDS, class_tokens, in_chrome, looks_hidden, words_of
 
 
 @dataclass(frozen=True)
@@ -188,17 +185,6 @@ def widget_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
 
 _WITH_ID = etree.XPath("descendant-or-self::*/@id/..")
 _HAS_DISCLOSURES = etree.XPath("boolean(.//details | .//*[@aria-expanded])")
-_HIDDEN_CLASSES = frozenset({"collapse", "collapsed", "hidden", "is-hidden"})
-
-
-def _looks_hidden(el: HtmlElement) -> bool:
-    style = el.get("style", "").replace(" ", "").lower()
-    return (
-        el.get("hidden") is not None
-        or el.get("aria-hidden") == "true"
-        or "display:none" in style
-        or not _HIDDEN_CLASSES.isdisjoint(class_tokens(el))
-    )
 
 
 def _next_region(toggle: HtmlElement) -> HtmlElement | None:
@@ -210,7 +196,7 @@ def _next_region(toggle: HtmlElement) -> HtmlElement | None:
         sibling = node.getnext()
         while sibling is not None and not isinstance(sibling.tag, str):
             sibling = sibling.getnext()
-        if sibling is not None and (sibling.get("role") == "region" or _looks_hidden(sibling)):
+        if sibling is not None and (sibling.get("role") == "region" or looks_hidden(sibling)):
             return sibling
         node = node.getparent()
     return None
