@@ -15,9 +15,10 @@ MIN_IMAGE_SIDE = 48  # smaller is an icon, a spacer or a tracking pixel
 
 
 def extract_page(doc: Document, fetched_at: str, source: Source) -> Page:
-    blocks, images = linearize_page(doc.tree)
+    walk = linearize_page(doc.tree)
+    blocks, images = walk.blocks, walk.images
     qa = find_qa(doc.tree, blocks)  # reads every block: before the main text is chosen
-    select_main(blocks, qa)
+    select_main(blocks, qa, walk.aside)
     meta = read_metadata(doc, blocks)
     pages, documents = links(doc)
     return Page(

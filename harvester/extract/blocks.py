@@ -17,7 +17,15 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from ..models import QA, Block, BlockKind
-from .vocabulary import NEVER_CHROME, chrome_role, chrome_strength, chrome_tag
+from .vocabulary import (
+    ASIDE_TAGS,
+    NEVER_CHROME,
+    chrome_role,
+    chrome_strength,
+    chrome_tag,
+    hidden_by_style,
+    names_aside,
+)
 
 ID_ATTR = "data-harvester-id"
 
@@ -57,6 +65,7 @@ LINK_LIST_DENSITY = 0.35
 MAX_FORM_SHARE = 0.3  # ASP.NET pages wrap the whole page in one <form>
 MAX_BUTTON_CHARS = 30  # longer button text is content (accordion questions)
 MIN_MAIN_SHARE = 0.3
+MAX_ASIDE_SHARE = 0.25  # a box named "comments" holding more is the page's container
 GOOD_PARAGRAPH_CHARS = 80
 MAX_GOOD_LINK_DENSITY = 0.3
 MIN_RUNNING_TEXT = 400  # below this a page is too short to second-guess
@@ -119,6 +128,7 @@ class _Span:
     role: str
     in_article: bool
     itemprop: str = ""
+    hidden: bool = False
 
     def marked(self, attribute: str, value: str) -> bool:
         if attribute == "tag":
@@ -220,6 +230,7 @@ class _Walker:
             el.get("role") or "",
             self.article_depth > 0,
             el.get("itemprop") or "",
+            hidden_by_style(el),
         )
         self.path.pop()
 
@@ -253,51 +264,90 @@ class _Walker:
                 self.text(tail)
 
 
-def _mark(walker: _Walker, main_id: int | None) -> set[int]:
+def _mark(walker: _Walker) -> tuple[set[int], set[int]]:
     """Chrome, main content and link density, now that every element's size is known.
-    Returns the ids of the chrome elements."""
+    Returns the ids of the chrome elements, and the indices of the blocks that stand
+    beside an article's text (see `looks_aside`)."""
     blocks, spans = walker.blocks, walker.spans
     chrome_ids: set[int] = set()
+    aside: set[int] = set()
     body_chars = max(spans[0].chars, 1)
     for el_id, span in spans.items():
+        share = span.chars / body_chars
         if span.tag == "button":
             chrome = span.chars <= MAX_BUTTON_CHARS
         else:
-            share, density = span.chars / body_chars, span.links / max(span.chars, 1)
-            chrome = looks_like_chrome(span, share, density)
+            chrome = looks_like_chrome(span, share, span.links / max(span.chars, 1))
         if chrome:
             chrome_ids.add(el_id)
             for block in blocks[span.first : span.end]:
                 block.chrome = True
-    if main_id is not None:
-        main = spans[main_id]
-        for index, block in enumerate(blocks):
-            block.main = main.first <= index < main.end
+        elif span.end > span.first and looks_aside(span, share, walker):
+            aside.update(range(span.first, span.end))
     for block, owner in zip(blocks, walker.owners, strict=True):
         span = spans[owner]
         block.link_density = round(span.links / span.chars, 3) if span.chars else 0.0
-    return chrome_ids
+    return chrome_ids, aside
 
 
-def find_main(spans: dict[int, _Span]) -> int | None:
+def looks_aside(span: _Span, share: float, walker: _Walker) -> bool:
+    """Beside the article, though often inside its container: never shown (display:none
+    metadata copies), a figure and its caption (not a figure of code or a table), or a
+    box named for teasers, an author's bio, comments, a newsletter (whole class words,
+    and only a small part of the page)."""
+    if span.tag in NEVER_CHROME:
+        return False
+    if span.hidden:
+        return True
+    if span.tag in ASIDE_TAGS:
+        return not _holds_data(span, walker)
+    return share < MAX_ASIDE_SHARE and span.names != " " and names_aside(span.names)
+
+
+def _holds_data(span: _Span, walker: _Walker) -> bool:
+    """Code or a table: what a figure shows as text, not as a caption."""
+    spans = walker.spans
+    return any(
+        block.kind == "pre" or any(spans[el].tag == "table" for el in block.path)
+        for block in walker.blocks[span.first : span.end]
+    )
+
+
+def find_main(
+    spans: dict[int, _Span], aside: set[int] | frozenset[int] = frozenset()
+) -> int | None:
     """The main content container, if the page has a credible one (read off the walk's
-    record of every element: no search of the tree)."""
+    record of every element: no search of the tree). Never one that is not shown: a
+    hidden copy of the article body is metadata."""
     body_chars = max(spans[0].chars, 1)
     in_order = sorted(spans)
     for attribute, value in MAIN_MARKS:
         for el_id in in_order:
             span = spans[el_id]
-            if span.marked(attribute, value) and span.chars >= MIN_MAIN_SHARE * body_chars:
+            if (
+                span.marked(attribute, value)
+                and span.chars >= MIN_MAIN_SHARE * body_chars
+                and not (span.end > span.first and span.first in aside and span.end - 1 in aside)
+            ):
                 return el_id
     return None
 
 
 def linearize(tree: HtmlElement) -> list[Block]:
     """All text blocks of the page in document order."""
-    return linearize_page(tree)[0]
+    return linearize_page(tree).blocks
 
 
-def linearize_page(tree: HtmlElement) -> tuple[list[Block], list[HtmlElement]]:
+@dataclass
+class Linearized:
+    """A page's blocks, the <img>s of its main content, and the blocks beside its text."""
+
+    blocks: list[Block]
+    images: list[HtmlElement]
+    aside: set[int]
+
+
+def linearize_page(tree: HtmlElement) -> Linearized:
     """All text blocks in document order, and the <img>s of the main content. `main`
     marks the semantic main container only: `select_main` narrows it once the page's
     Q&As are known."""
@@ -307,15 +357,19 @@ def linearize_page(tree: HtmlElement) -> tuple[list[Block], list[HtmlElement]]:
     try:
         walker.block(root)
     except RecursionError:  # thousands of levels deep: read its text flat instead
-        return _flat_blocks(root), []
-    main_id = find_main(walker.spans)
-    chrome_ids = _mark(walker, main_id)
+        return Linearized(_flat_blocks(root), [], set())
+    chrome_ids, aside = _mark(walker)
+    main_id = find_main(walker.spans, aside)
+    if main_id is not None:
+        main = walker.spans[main_id]
+        for index, block in enumerate(walker.blocks):
+            block.main = main.first <= index < main.end
     images = [
         img
         for path, img in walker.images
         if not chrome_ids.intersection(path) and (main_id is None or main_id in path)
     ]
-    return walker.blocks, images
+    return Linearized(walker.blocks, images, aside)
 
 
 def _flat_blocks(root: HtmlElement) -> list[Block]:
@@ -342,7 +396,7 @@ def _is_good(block: Block) -> bool:
     )
 
 
-def focus_main(blocks: list[Block]) -> int | None:
+def focus_main(blocks: list[Block], aside: set[int] | frozenset[int] = frozenset()) -> int | None:
     """Narrow the main content to the element that holds the article's running text.
 
     Pages without a usable <main> (and <main>s that also hold teasers and link lists)
@@ -353,6 +407,9 @@ def focus_main(blocks: list[Block]) -> int | None:
     """
     good = {i: len(b.text) for i, b in enumerate(blocks) if _is_good(b)}
     if sum(good.values()) < MIN_RUNNING_TEXT:
+        return None
+    good = {i: size for i, size in good.items() if i not in aside}  # captions, bios: no vote
+    if not good:
         return None
     own: dict[int, int] = defaultdict(int)  # container -> running text of its paragraphs
     for i in good:
@@ -412,7 +469,9 @@ def _keep_only(blocks: list[Block], good: dict[int, int], core: int, parent: int
         block.main = block.main and (is_title or loose_text)
 
 
-def select_main(blocks: list[Block], qa: Sequence[QA]) -> None:
+def select_main(
+    blocks: list[Block], qa: Sequence[QA], aside: set[int] | frozenset[int] = frozenset()
+) -> None:
     """Narrow `main` to the page's text: the running-text core (`focus_main`), every Q&A
     shown on the page with what stands between them, and, on a page whose running text
     is its Q&As, the intro between the title and the first question.
@@ -421,7 +480,8 @@ def select_main(blocks: list[Block], qa: Sequence[QA]) -> None:
     the core is one answer, and the other answers and the intro would be dropped."""
     semantic = [block.main for block in blocks]
     members = _qa_members(blocks, qa)
-    core = focus_main(blocks)
+    core = focus_main(blocks, aside)
+    prune(blocks, aside)
     if not members:
         return
     first, last = _titled(blocks, semantic, members[0]), members[-1]
@@ -431,6 +491,29 @@ def select_main(blocks: list[Block], qa: Sequence[QA]) -> None:
         blocks[i].main = semantic[i]
     if core is not None and _starts_at_or_after(blocks, core, first):
         _keep_intro(blocks, semantic, first)
+
+
+def prune(blocks: list[Block], aside: set[int] | frozenset[int]) -> None:
+    """Take out of the main text what stands beside the article: `aside` blocks, and
+    headlines or decks repeating the page title. Q&As shown on the page are put back
+    afterwards by `select_main`."""
+    title = _first_title(blocks)
+    for i, block in enumerate(blocks):
+        if not block.main:
+            continue
+        if i in aside or (title is not None and i > title and block.text == blocks[title].text):
+            block.main = False
+
+
+def _first_title(blocks: list[Block]) -> int | None:
+    return next(
+        (
+            i
+            for i, b in enumerate(blocks)
+            if b.kind == "heading" and b.level == 1 and b.main and not b.chrome
+        ),
+        None,
+    )
 
 
 def _qa_members(blocks: list[Block], qa: Sequence[QA]) -> list[int]:
