@@ -28,6 +28,7 @@ from .files import write_atomic
 from .slugs import site_path
 
 STATUS = 301
+INDEX = "index.html"  # the file a static site serves a folder URL with
 _UNSAFE_PATH = re.compile(r'[\x00-\x1f\x7f"\\{};]')  # cannot be quoted in a server config
 _UNSAFE_QUERY = re.compile(r'[\s"\\$]')
 _PATH_SAFE = "/:@!$&'()*+,;=~"  # RFC 3986 path characters, kept as they are
@@ -62,8 +63,9 @@ def write_redirects(
 
     Targets are, with `slugs` (record id -> relative .md path, from the Markdown
     output), the page's path on the new site, else the record's canonical URL reduced
-    to its path. No source redirects to itself, and no source has two rows. Q&A records
-    have no old addresses and give none. Written whole, atomically.
+    to its path. No source redirects to itself or to the folder it is the index file of
+    (a loop on a web server), and no source has two rows. Q&A records have no old
+    addresses and give none. Written whole, atomically.
     """
     if fmt not in REDIRECT_FORMATS:
         raise ValueError(f"unknown redirect format {fmt!r}: one of {', '.join(REDIRECT_FORMATS)}")
@@ -85,10 +87,18 @@ def redirects_of(
         target = site_path(slug) if slug is not None else old_path(record.url)
         for old in [*record.aliases, record.url]:
             source = old_path(old)
-            if source not in seen and source != target:
+            if source not in seen and not _serves(target, source):
                 seen.add(source)
                 kept.append(Redirect(source, target))
     return kept
+
+
+def _serves(target: str, source: str) -> bool:
+    """Whether the page at `target` is itself what `source` asks for: the same path, or
+    its folder's index file (`/x/index.html` for `/x/`). A web server answers `/x/` by an
+    internal redirect to that file, so a 301 from it back to `/x/` would loop."""
+    path = unquote(source)
+    return path == unquote(target) or (target.endswith("/") and path == unquote(target) + INDEX)
 
 
 def old_path(url: str) -> str:
