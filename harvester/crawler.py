@@ -12,10 +12,11 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager, contextmanager
+from dataclasses import dataclass, field, replace
 from functools import partial
 
+from .browser import Browser, RenderError, needs_render, open_browser
 from .fetch import ACCEPT, FetchConfig, Fetcher, FetchError, FetchResult
 from .models import Page
 from .page import process_page
@@ -41,6 +42,7 @@ class CrawlOptions:
     max_query_variants: int = DEFAULTS.max_query_variants
     ignore_robots: bool = DEFAULTS.ignore_robots
     sitemaps: bool = not DEFAULTS.no_sitemaps
+    render: str = DEFAULTS.render
     workers: int = field(default_factory=DEFAULTS.resolved_workers)
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
@@ -112,6 +114,7 @@ class _Crawler:
     pool: Executor | None = None
     fetched: int = 0
     failed: int = 0
+    browser: Browser | None = None
 
     def __post_init__(self) -> None:
         self.traps = TrapGuard(self.options.max_per_template, self.options.max_query_variants)
@@ -141,7 +144,10 @@ class _Crawler:
         run_stats = self.state.stats.get("*")
         self.requests = run_stats.get("requests", 0)
         with _worker_pool(self.options.workers) as self.pool:
-            async with Fetcher(self.options.fetch, self.scope) as fetcher:
+            async with (
+                Fetcher(self.options.fetch, self.scope) as fetcher,
+                self.browser_for(fetcher) as self.browser,
+            ):
                 if self.warc is not None:
                     fetcher.on_exchange = self.archive
                 self.robots = Robots(
@@ -260,7 +266,53 @@ class _Crawler:
             return item, result
         if result.redirects and result.final_url in self.state.seen:
             return item, result  # fetched under its own URL: only an alias here
+        result = await self.rendered(result)  # --render: the page after its scripts ran
         return item, _Read(result, await self.read(result))
+
+    # --- JavaScript rendering (--render) ------------------------------------------------
+
+    def browser_for(self, fetcher: Fetcher) -> AbstractAsyncContextManager[Browser | None]:
+        """One Chromium for the crawl when --render may use it (none for 'never'): its
+        requests are the crawl's, under the same scope, robots.txt and per-host gate."""
+        config = self.options.fetch
+        return open_browser(
+            self.options.render,
+            self.scope,
+            partial(self.may_load, fetcher),
+            fetcher.gate.turn,
+            user_agent=config.user_agent,
+            timeout=config.timeout,
+            max_bytes=config.max_bytes,
+        )
+
+    async def may_load(self, fetcher: Fetcher, url: str) -> bool:
+        """A rendered page's request is asked of robots.txt, and keeps its Crawl-delay."""
+        if not await self.robots.allowed(url):
+            return False
+        await self.pace(fetcher, url)
+        return True
+
+    async def rendered(self, result: FetchResult) -> FetchResult:
+        """The page as a browser shows it when --render says so ('auto': `needs_render`);
+        as fetched otherwise, or when it cannot be rendered."""
+        if self.browser is None or result.status != 200:
+            return result
+        if self.options.render == "auto" and not needs_render(result.body):
+            return result
+        try:
+            _, html = await self.browser.render(
+                result.final_url,
+                self.options.fetch.deadline,
+                body=result.body,
+                content_type=result.content_type,
+            )
+        except RenderError as exc:
+            log.info("not rendered: %s: %s", result.final_url, exc)
+            return result
+        body = html.encode("utf-8", "replace")
+        return replace(result, body=body, content_type="text/html; charset=utf-8")
+
+    # --- end of JavaScript rendering -----------------------------------------------------
 
     async def read(self, result: FetchResult) -> Page | str:
         """Parse, extract and dedupe the page in a worker process: the error if it fails."""

@@ -294,6 +294,15 @@ class Settings:
         commands=(CRAWL,),
         flag=True,
     )
+    render: str = _setting(
+        "never",
+        "Run pages' JavaScript in headless Chromium before reading them: 'auto' only for "
+        "pages that look like an empty client-side app (little text, and an empty root "
+        "element, a noscript warning or a script bundle without content), 'always' for "
+        "every page. Needs Debian's chromium package.",
+        type=click.Choice(("never", "auto", "always")),
+        commands=(CRAWL,),
+    )
     warc: Path | None = _setting(
         None,
         "Also archive every request and response in this WARC file (.warc.gz to "
