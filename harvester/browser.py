@@ -15,7 +15,7 @@ import re
 import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -202,10 +202,15 @@ class Browser:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._chromium is not None:
-            await self._chromium.close()
-        if self._playwright is not None:
-            await self._playwright.stop()
+        """Closing never hides why the crawl ended: after Ctrl-C the browser may be gone."""
+        from playwright.async_api import Error
+
+        with suppress(Error):
+            if self._chromium is not None:
+                await self._chromium.close()
+        with suppress(Error):
+            if self._playwright is not None:
+                await self._playwright.stop()
 
     async def render(
         self,
