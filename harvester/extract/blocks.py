@@ -273,21 +273,35 @@ def _mark(walker: _Walker) -> tuple[set[int], set[int]]:
     aside: set[int] = set()
     body_chars = max(spans[0].chars, 1)
     for el_id, span in spans.items():
-        share = span.chars / body_chars
-        if span.tag == "button":
-            chrome = span.chars <= MAX_BUTTON_CHARS
-        else:
-            chrome = looks_like_chrome(span, share, span.links / max(span.chars, 1))
-        if chrome:
+        if span.end == span.first:
+            continue  # no text: chrome or not, only its images ask (`_image_in_chrome`)
+        if _is_chrome(span, body_chars):
             chrome_ids.add(el_id)
             for block in blocks[span.first : span.end]:
                 block.chrome = True
-        elif span.end > span.first and looks_aside(span, share, walker):
+        elif looks_aside(span, span.chars / body_chars, walker):
             aside.update(range(span.first, span.end))
     for block, owner in zip(blocks, walker.owners, strict=True):
         span = spans[owner]
         block.link_density = round(span.links / span.chars, 3) if span.chars else 0.0
     return chrome_ids, aside
+
+
+def _is_chrome(span: _Span, body_chars: int) -> bool:
+    if span.tag == "button":
+        return span.chars <= MAX_BUTTON_CHARS
+    return looks_like_chrome(span, span.chars / body_chars, span.links / max(span.chars, 1))
+
+
+def _image_in_chrome(path: tuple[int, ...], walker: _Walker, chrome_ids: set[int]) -> bool:
+    """An image inside chrome: elements holding text were judged by `_mark`; those that
+    hold none (a logo's link, an icon row) are judged here, for their images only."""
+    spans, body_chars = walker.spans, max(walker.spans[0].chars, 1)
+    for el_id in path:
+        span = spans[el_id]
+        if el_id in chrome_ids or (span.end == span.first and _is_chrome(span, body_chars)):
+            return True
+    return False
 
 
 def looks_aside(span: _Span, share: float, walker: _Walker) -> bool:
@@ -319,16 +333,16 @@ def find_main(
     """The main content container, if the page has a credible one (read off the walk's
     record of every element: no search of the tree). Never one that is not shown: a
     hidden copy of the article body is metadata."""
-    body_chars = max(spans[0].chars, 1)
-    in_order = sorted(spans)
+    least = MIN_MAIN_SHARE * max(spans[0].chars, 1)
+    large = [
+        (el_id, span)
+        for el_id, span in sorted(spans.items())
+        if span.chars >= least
+        and not (span.end > span.first and span.first in aside and span.end - 1 in aside)
+    ]
     for attribute, value in MAIN_MARKS:
-        for el_id in in_order:
-            span = spans[el_id]
-            if (
-                span.marked(attribute, value)
-                and span.chars >= MIN_MAIN_SHARE * body_chars
-                and not (span.end > span.first and span.first in aside and span.end - 1 in aside)
-            ):
+        for el_id, span in large:
+            if span.marked(attribute, value):
                 return el_id
     return None
 
@@ -367,7 +381,7 @@ def linearize_page(tree: HtmlElement) -> Linearized:
     images = [
         img
         for path, img in walker.images
-        if not chrome_ids.intersection(path) and (main_id is None or main_id in path)
+        if (main_id is None or main_id in path) and not _image_in_chrome(path, walker, chrome_ids)
     ]
     return Linearized(walker.blocks, images, aside)
 
@@ -415,19 +429,18 @@ def focus_main(blocks: list[Block], aside: set[int] | frozenset[int] = frozenset
     for i in good:
         own[_container(blocks[i])] += good[i]
     best = max(own, key=own.__getitem__)
-    strong, weak, parent = _tally(blocks, good, own, STRONG_CONTAINER_SHARE * own[best])
-    core = best
-    ancestor = parent.get(core)
-    while ancestor is not None:
-        gained_strong = strong[ancestor] - strong[core]
-        gained_weak = weak[ancestor] - weak[core]
-        if gained_weak > gained_strong:
+    member = next(blocks[i] for i in good if _container(blocks[i]) == best)
+    chain = member.path[: member.path.index(best) + 1]  # the page root down to `best`
+    strong, weak = _tally(blocks, good, own, STRONG_CONTAINER_SHARE * own[best], chain)
+    depth = len(chain) - 1
+    for above in range(depth - 1, -1, -1):
+        gained_strong = strong[above] - strong[depth]
+        if weak[above] - weak[depth] > gained_strong:
             break
         if gained_strong:
-            core = ancestor
-        ancestor = parent.get(ancestor)
-    _keep_only(blocks, good, core, parent.get(core))
-    return core
+            depth = above
+    _keep_only(blocks, good, chain[depth], chain[depth - 1] if depth else None)
+    return chain[depth]
 
 
 def _container(block: Block) -> int:
@@ -435,25 +448,43 @@ def _container(block: Block) -> int:
 
 
 def _tally(
-    blocks: list[Block], good: dict[int, int], own: dict[int, int], threshold: float
-) -> tuple[dict[int, int], dict[int, int], dict[int, int | None]]:
-    """Per element: running text from strong containers, and everything else below it
-    (teaser paragraphs fully, short lines and links at half weight)."""
-    strong: dict[int, int] = defaultdict(int)
-    weak: dict[int, int] = defaultdict(int)
-    parent: dict[int, int | None] = {}
+    blocks: list[Block],
+    good: dict[int, int],
+    own: dict[int, int],
+    threshold: float,
+    chain: tuple[int, ...],
+) -> tuple[list[int], list[int]]:
+    """Per element of `chain` (by depth): running text from strong containers below it,
+    and everything else below it (teaser paragraphs fully, short lines and links at half
+    weight)."""
+    strong = [0] * (len(chain) + 1)  # at k: blocks sharing the first k elements of chain
+    weak = [0] * (len(chain) + 1)
     for i, block in enumerate(blocks):
-        for depth, element in enumerate(block.path):
-            parent.setdefault(element, block.path[depth - 1] if depth else None)
         if block.chrome or not block.main:
             continue
         if i in good and own[_container(block)] >= threshold:
-            target, size = strong, good[i]
+            strong[_shared(block.path, chain)] += good[i]
         else:
-            target, size = weak, good.get(i, len(block.text) // 2)
-        for element in block.path:
-            target[element] += size
-    return strong, weak, parent
+            weak[_shared(block.path, chain)] += good.get(i, len(block.text) // 2)
+    for k in range(len(chain) - 1, -1, -1):  # element at depth d holds every k > d
+        strong[k] += strong[k + 1]
+        weak[k] += weak[k + 1]
+    return strong[1:], weak[1:]
+
+
+def _shared(path: tuple[int, ...], chain: tuple[int, ...]) -> int:
+    """How many leading elements two paths share. Ids grow with depth and differ past a
+    fork, so the first mismatch is found by bisection."""
+    low, high = 0, min(len(path), len(chain))
+    if high and path[high - 1] == chain[high - 1]:
+        return high
+    while low < high:
+        middle = (low + high) // 2
+        if path[middle] == chain[middle]:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def _keep_only(blocks: list[Block], good: dict[int, int], core: int, parent: int | None) -> None:
