@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 from .browser import Browser, RenderError, needs_render, open_browser
-from .fetch import ACCEPT, FetchConfig, Fetcher, FetchError, FetchResult
+from .fetch import FetchConfig, Fetcher, FetchError, FetchResult
 from .models import Page
 from .page import process_page
 from .parse import ParseError, charset_from_content_type
@@ -151,7 +151,12 @@ class _Crawler:
                 if self.warc is not None:
                     fetcher.on_exchange = self.archive
                 self.robots = Robots(
-                    partial(fetcher.get_bytes, max_bytes=ROBOTS_BYTES, truncate=True),
+                    partial(
+                        fetcher.get_bytes,
+                        max_bytes=ROBOTS_BYTES,
+                        truncate=True,
+                        purpose="robots.txt",
+                    ),
                     self.options.fetch.user_agent,
                     ignore=self.options.ignore_robots,
                 )
@@ -186,22 +191,20 @@ class _Crawler:
         finally:  # stopped (Ctrl-C, an error): what is in flight ends before the pool does
             await _settled(pending | done)
 
-    def archive(self, result: FetchResult, request_headers: dict[str, str]) -> None:
+    def archive(self, result: FetchResult) -> None:
+        """Every exchange, pages and robots.txt and sitemaps, errors and bodies given up."""
         assert self.warc is not None
-        headers = {
-            "User-Agent": self.options.fetch.user_agent,
-            "Accept": ACCEPT,
-            **request_headers,
-        }
         self.warc.write_exchange(
             url=result.url,
             method="GET",
-            request_headers=list(headers.items()),
+            request_headers=result.request_headers,
             status=result.status,
             reason=result.reason,
             response_headers=result.headers,
             body=result.body,
             fetched_at=result.fetched_at,
+            truncated=result.truncated,
+            purpose=result.purpose,
         )
 
     async def add_sitemap_urls(self, fetcher: Fetcher, seeds: list[str]) -> None:

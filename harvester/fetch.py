@@ -13,12 +13,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.cookiejar import Cookie, CookieJar
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from .parse import is_html
 from .settings import DEFAULT_USER_AGENT, DEFAULTS
 from .urls import Scope, host_of, resolve
+from .warc import REDACTED, secret_header
 
 log = logging.getLogger("harvester")
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -28,6 +32,7 @@ INFLATED = frozenset({"gzip", "x-gzip", "deflate"})
 UNSUPPORTED = frozenset({"br", "zstd", "compress", "x-compress"})
 MAX_ENCODINGS = 4  # each layer holds a 32 KiB window and more: a header cannot stack many
 STEP = 64 * 1024  # the most one decoding step may produce
+HTTP_ONLY = "#HttpOnly_"  # cookies.txt marks an HttpOnly cookie's line so
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 METADATA_REDIRECTS = 5  # RFC 9309 asks for at least five
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -46,6 +51,49 @@ class FetchConfig:
     delay: float = DEFAULTS.delay
     per_host: int = DEFAULTS.per_host
     max_redirects: int = 10
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request (-H)
+    cookies: CookieJar | None = None  # --cookies, as loaded from cookies.txt
+    auth: tuple[str, str] | None = None  # basic auth: (user, password)
+    proxy: str | None = None  # None: the standard proxy environment variables
+
+    def secrets(self) -> list[str]:
+        """What must never be shown: a password, a cookie or a secret header's value."""
+        found = [self.auth[1]] if self.auth else []
+        found += [value for name, value in self.headers if secret_header(name)]
+        found += [c.value for c in self.cookies or () if c.value]
+        proxy_password = urlsplit(self.proxy).password if self.proxy else None
+        return [s for s in [*found, proxy_password] if s]
+
+
+def without_password(url: str) -> str:
+    """A URL as it may be shown: a proxy's user name kept, its password never."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
+
+
+def client_for(
+    config: FetchConfig, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The HTTP client of a crawl, made from its settings; `transport` replaces the
+    network (tests pass httpx.MockTransport). Without --proxy, HTTP(S)_PROXY, ALL_PROXY
+    and NO_PROXY from the environment apply, as in curl and wget."""
+    headers = httpx.Headers(
+        {"User-Agent": config.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+    )
+    for name, value in config.headers:
+        headers[name] = value
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+        headers=headers,
+        cookies=config.cookies,
+        auth=httpx.BasicAuth(*config.auth) if config.auth else None,
+        proxy=config.proxy,
+        transport=transport,
+    )
 
 
 @dataclass
@@ -60,6 +108,9 @@ class FetchResult:
     location: str | None = None  # of a redirect response
     headers: list[tuple[str, str]] = field(default_factory=list)
     reason: str = ""
+    request_headers: list[tuple[str, str]] = field(default_factory=list)  # as sent
+    truncated: str | None = None  # why the body is not whole: WARC-Truncated's words
+    purpose: str | None = None  # "robots.txt" or "sitemap": crawl metadata, not a page
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -174,33 +225,52 @@ class BodyDecoder:
             raise too_large(self.limit)
 
 
-async def read_body(response: httpx.Response, limit: int, truncate: bool = False) -> bytes:
+class Body(bytearray):
+    """A body as it is read: what was read so far stays here when reading stops (an
+    error, a deadline), so that the archive holds it; `cut` when cut at the limit."""
+
+    cut = False
+
+
+async def read_body(
+    response: httpx.Response, limit: int, truncate: bool = False, into: Body | None = None
+) -> bytes:
     """The decoded body, refused (or with `truncate` cut) once past `limit` bytes, on the
     wire or after any layer of decoding; never holds much more than `limit` bytes."""
     decoder = BodyDecoder(response.headers.get_list("content-encoding", split_commas=True), limit)
-    body = bytearray()
+    body = Body() if into is None else into
     wire = 0
 
     def add(pieces: Iterator[bytes]) -> bool:
         for piece in pieces:
             body.extend(piece)
             if len(body) > limit:
+                del body[limit:]
+                body.cut = True
                 if not truncate:
                     raise too_large(limit)
-                del body[limit:]
                 return False
         return True
 
-    async for chunk in response.aiter_raw():
+    async for chunk in _raw(response):
         wire += len(chunk)
         if not add(decoder.decode(chunk)):
             return bytes(body)
         if wire > limit:
+            body.cut = True
             if truncate:
                 return bytes(body)
             raise too_large(limit)
     add(decoder.flush())
     return bytes(body)
+
+
+def _raw(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body's bytes as sent. A response made whole in memory (httpx.MockTransport's,
+    from `content=`) is already read, but its stream gives the same bytes again."""
+    if response.is_stream_consumed and isinstance(response.stream, httpx.AsyncByteStream):
+        return aiter(response.stream)
+    return response.aiter_raw()
 
 
 class HostGate:
@@ -305,31 +375,65 @@ Hop = Callable[[str], Awaitable[None]]
 """Asked before a redirect is followed to the URL: raises FetchError to refuse it."""
 
 
-class Fetcher:
-    """Use as `async with Fetcher(config, scope) as f: await f.fetch(url)`."""
+@dataclass
+class _Capture:
+    """One exchange as it happens: kept so that it is archived once, whole or as far as
+    it got (a body over the cap, past the deadline, or cut by the server)."""
 
-    def __init__(self, config: FetchConfig, scope: Scope) -> None:
+    purpose: str | None = None
+    result: FetchResult | None = None
+    body: Body = field(default_factory=Body)
+    archived: bool = False
+
+    def start(self, url: str, response: httpx.Response) -> FetchResult:
+        self.result = FetchResult(
+            url,
+            url,
+            response.status_code,
+            response.headers.get("content-type"),
+            b"",
+            [],
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            response.headers.get("location"),
+            list(response.headers.multi_items()),
+            response.reason_phrase,
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.request.headers.raw],
+            purpose=self.purpose,
+        )
+        return self.result
+
+
+class Fetcher:
+    """Use as `async with Fetcher(config, scope) as f: await f.fetch(url)`.
+
+    The client is made from `config` on entry (over `transport` if given, e.g.
+    httpx.MockTransport), or is the caller's own `client`, which the caller closes.
+    """
+
+    def __init__(
+        self,
+        config: FetchConfig,
+        scope: Scope,
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.config, self.scope = config, scope
         self.gate = HostGate(config.per_host, config.delay)
-        self._client: httpx.AsyncClient | None = None
-        self.on_exchange: Callable[[FetchResult, dict[str, str]], None] | None = None
+        self._client, self._own_client, self._transport = client, client is None, transport
+        self._secrets = config.secrets()
+        self.on_exchange: Callable[[FetchResult], None] | None = None
         self.metadata_errors: dict[str, str] = {}  # why get_bytes answered status 0
 
     async def __aenter__(self) -> Fetcher:
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout),
-            headers={
-                "User-Agent": self.config.user_agent,
-                "Accept": ACCEPT,
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-        )
+        if self._client is None:
+            self._client = client_for(self.config, self._transport)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._client is not None:
+        if self._client is not None and self._own_client:
             await self._client.aclose()
+            self._client = None
 
     async def fetch(
         self,
@@ -368,6 +472,7 @@ class Fetcher:
         max_bytes: int = 512 * 1024,
         truncate: bool = False,
         allow: Hop | None = None,
+        purpose: str = "sitemap",
     ) -> tuple[int, bytes]:
         """One polite GET for crawl metadata (robots.txt, sitemaps): (status, body).
 
@@ -375,11 +480,14 @@ class Fetcher:
         `allow` lets them; status 0 means the server could not be reached, missed the
         deadline, a redirect was refused, or the body was larger than `max_bytes` (with
         `truncate`, as for robots.txt, whose first 500 KiB RFC 9309 reads, it is cut).
-        `metadata_errors[url]` says why.
+        `metadata_errors[url]` says why. Each hop is archived with its `purpose`.
         """
         current = url
         for hop in range(METADATA_REDIRECTS + 1):
-            status, body, location = await self._get_metadata(url, current, max_bytes, truncate)
+            capture = _Capture(purpose)
+            status, body, location = await self._get_metadata(
+                url, current, max_bytes, truncate, capture
+            )
             target = resolve(current, location) if location else None
             if target is None or hop == METADATA_REDIRECTS:
                 return status, body  # a 3xx here: redirected past the limit
@@ -395,28 +503,45 @@ class Fetcher:
         raise AssertionError("unreachable")
 
     async def _get_metadata(
-        self, url: str, current: str, max_bytes: int, truncate: bool
+        self, url: str, current: str, max_bytes: int, truncate: bool, capture: _Capture
     ) -> tuple[int, bytes, str | None]:
         """One hop of `get_bytes(url)`: (status, body, Location of a redirect)."""
-        assert self._client is not None, "Fetcher used outside 'async with'"
+        client = self._open()
         async with self.gate.turn(host_of(current)):
             try:
                 async with asyncio.timeout(self.config.deadline):
-                    async with self._client.stream("GET", current) as response:
-                        if response.status_code in REDIRECTS:
-                            return response.status_code, b"", response.headers.get("location")
-                        body = await read_body(response, max_bytes, truncate)
-                        return response.status_code, body, None
+                    async with client.stream("GET", current) as response:
+                        result = capture.start(current, response)
+                        if result.status in REDIRECTS:
+                            self._archive(capture)
+                            return result.status, b"", result.location
+                        await read_body(response, max_bytes, truncate, capture.body)
+                        self._archive(capture)
+                        return result.status, result.body, None
             except httpx.HTTPError as exc:
-                self.metadata_errors[url] = _describe(exc)[1]
+                self._archive(capture, "disconnect")
+                self.metadata_errors[url] = self._describe(exc)[1]
             except BodyError as exc:
+                self._archive(capture, _truncation(exc))
                 self.metadata_errors[url] = exc.message
             except TimeoutError:
+                self._archive(capture, "time")
                 self.metadata_errors[url] = self._missed_deadline()
             return 0, b"", None
 
+    def _open(self) -> httpx.AsyncClient:
+        assert self._client is not None, "Fetcher used outside 'async with'"
+        return self._client
+
     def _missed_deadline(self) -> str:
         return f"no complete response within the {self.config.deadline:g} s deadline"
+
+    def _describe(self, exc: httpx.HTTPError) -> tuple[str, str]:
+        """What went wrong, without a credential that the error's text might quote."""
+        kind, message = _describe(exc)
+        for secret in self._secrets:
+            message = message.replace(secret, REDACTED)
+        return kind, message
 
     def _redirect_target(self, current: str, result: FetchResult, chain: list[str]) -> str:
         target = resolve(current, result.location or "")
@@ -457,60 +582,122 @@ class Fetcher:
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult:
         """One request, bounded as a whole: --timeout alone lets a server that sends a byte
         now and then hold it for ever."""
+        capture = _Capture()
         try:
             async with asyncio.timeout(self.config.deadline):
-                return await self._exchange(url, headers)
+                return await self._exchange(url, headers, capture)
         except TimeoutError:
+            self._archive(capture, "time")
             raise FetchError(url, "deadline", self._missed_deadline()) from None
 
-    async def _exchange(self, url: str, headers: dict[str, str]) -> FetchResult:
-        assert self._client is not None, "Fetcher used outside 'async with'"
-        fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
+    async def _exchange(self, url: str, headers: dict[str, str], capture: _Capture) -> FetchResult:
+        client = self._open()
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
-                status = response.status_code
-                if status in RETRY_STATUSES:
-                    wait = retry_after(
-                        response.headers.get("retry-after"), self.config.max_retry_after
-                    )
-                    overloaded = status in (429, 503)
-                    raise _Retry(FetchError(url, "http", f"HTTP {status}"), wait, overloaded)
-                result = FetchResult(
-                    url,
-                    url,
-                    status,
-                    response.headers.get("content-type"),
-                    b"",
-                    [],
-                    fetched_at,
-                    response.headers.get("location"),
-                    list(response.headers.multi_items()),
-                    response.reason_phrase,
-                )
-                if status == 304 or status in REDIRECTS:
-                    return self._record(result, headers)
-                if status >= 400:
-                    raise FetchError(url, "http", f"HTTP {status}")
-                if not result.html:
-                    return result
-                result.body = await self._read_capped(url, response)
-                return self._record(result, headers)
+            async with client.stream("GET", url, headers=headers) as response:
+                result = capture.start(url, response)
+                if result.status >= 400:
+                    await self._error_body(capture, response)
+                    raise self._http_error(url, response)
+                if result.status == 304 or result.status in REDIRECTS:
+                    self._archive(capture)
+                elif not result.html:  # listed, never read: archived without its body
+                    self._archive(capture, "unspecified")
+                else:
+                    await self._read_capped(url, response, capture)
+                    self._archive(capture)
+                return result
         except httpx.HTTPError as exc:
-            kind, message = _describe(exc)
+            self._archive(capture, "disconnect")
+            kind, message = self._describe(exc)
             raise _Retry(FetchError(url, kind, message)) from None
 
-    def _record(self, result: FetchResult, request_headers: dict[str, str]) -> FetchResult:
-        """Hand every exchange to the archive hook (WARC), if there is one."""
+    async def _error_body(self, capture: _Capture, response: httpx.Response) -> None:
+        """An error page is archived with its body (read only when archiving)."""
+        truncated = None
         if self.on_exchange is not None:
-            self.on_exchange(result, request_headers)
-        return result
+            try:
+                await read_body(response, self.config.max_bytes, True, capture.body)
+            except BodyError as exc:
+                truncated = _truncation(exc)
+        self._archive(capture, truncated)
 
-    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+    def _http_error(self, url: str, response: httpx.Response) -> Exception:
+        """A 4xx or 5xx: 429 and the 5xx that pass are retried."""
+        status = response.status_code
+        error = FetchError(url, "http", f"HTTP {status}")
+        if status not in RETRY_STATUSES:
+            return error
+        wait = retry_after(response.headers.get("retry-after"), self.config.max_retry_after)
+        return _Retry(error, wait, overloaded=status in (429, 503))
+
+    def _archive(self, capture: _Capture, truncated: str | None = None) -> None:
+        """The exchange as far as it got, to the archive hook (WARC) once, if there is one."""
+        result = capture.result
+        if result is None or capture.archived:
+            return  # nothing was answered, or it is archived already
+        capture.archived = True
+        result.body = bytes(capture.body)
+        result.truncated = truncated or ("length" if capture.body.cut else None)
+        if self.on_exchange is not None:
+            self.on_exchange(result)
+
+    async def _read_capped(self, url: str, response: httpx.Response, capture: _Capture) -> None:
         limit = self.config.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
+            self._archive(capture, "length")
             raise FetchError(url, "too-large", f"larger than {limit} bytes")
         try:
-            return await read_body(response, limit)
+            await read_body(response, limit, into=capture.body)
         except BodyError as exc:
+            self._archive(capture, _truncation(exc))
             raise FetchError(url, exc.kind, exc.message) from None
+
+
+def _truncation(error: BodyError) -> str:
+    """WARC-Truncated for a body given up: over the cap is "length"."""
+    return "length" if error.kind == "too-large" else "unspecified"
+
+
+def load_cookies(path: Path) -> CookieJar:
+    """The cookies of a Netscape cookies.txt (as curl, wget and browser extensions write
+    it), session cookies included, expired ones left out. Raises OSError, or ValueError
+    naming the line that is not a cookie (never its value)."""
+    jar = CookieJar()
+    now = time.time()
+    text = path.read_text("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), 1):
+        http_only = line.startswith(HTTP_ONLY)
+        line = line.removeprefix(HTTP_ONLY)
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 7:
+            raise ValueError(f"line {number} is not a cookie (7 fields, separated by tabs)")
+        domain, _, where, secure, expires, name, value = fields
+        expiry = int(expires) if expires.strip().isdigit() and int(expires) > 0 else None
+        if expiry is not None and expiry < now:
+            continue
+        dot = domain.startswith(".")
+        rest = {"HttpOnly": ""} if http_only else {}
+        jar.set_cookie(
+            Cookie(
+                0,
+                name,
+                value,
+                None,
+                False,
+                domain,
+                dot,
+                dot,
+                where,
+                True,
+                secure.upper() == "TRUE",
+                expiry,
+                expiry is None,
+                None,
+                None,
+                rest,
+            )
+        )
+    return jar

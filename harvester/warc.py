@@ -51,6 +51,10 @@ MEMBER_START = re.compile(rb"\x1f\x8b\x08")
 UNIQUE_HEADERS = ("warc-type", "warc-record-id", "warc-date", "content-length")
 # The payload is stored decoded, so headers describing the wire encoding would lie.
 WIRE_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+TRUNCATED = "WARC-Truncated"
+PURPOSE = "Harvester-Purpose"  # robots.txt or sitemap: what the crawl read, not a page
+REDACTED = "[redacted]"
+SECRET_NAME = re.compile(r"auth|cookie|token|api[-_]?key|secret|passw|session", re.IGNORECASE)
 log = logging.getLogger("harvester")
 
 
@@ -101,19 +105,28 @@ class WarcWriter:
         response_headers: list[tuple[str, str]],
         body: bytes,
         fetched_at: str,
+        truncated: str | None = None,
+        purpose: str | None = None,
     ) -> None:
         """One 'response' record and its 'request' record, dated `fetched_at`.
 
         `body` is the decoded payload, so the stored headers are made to match it:
-        no Content-Encoding or Transfer-Encoding, and Content-Length is its length.
+        no Content-Encoding or Transfer-Encoding, and Content-Length is its length. A body
+        not read to its end is marked WARC-Truncated (`truncated`: length, time,
+        disconnect or unspecified); crawl metadata (robots.txt, sitemaps) is marked with
+        its `purpose`, so that a replay does not take it for a page. Credentials in the
+        request headers are written as [redacted].
         """
         date = {"WARC-Date": warc_date(fetched_at)}
         request = self._writer.create_warc_record(
             url,
             "request",
-            http_headers=_request_headers(url, method, request_headers),
+            http_headers=_request_headers(url, method, redacted(request_headers)),
             warc_headers_dict=dict(date),
         )
+        extra = {TRUNCATED: truncated} if truncated else {}
+        if purpose:
+            extra[PURPOSE] = purpose
         response = self._writer.create_warc_record(
             url,
             "response",
@@ -122,7 +135,7 @@ class WarcWriter:
             http_headers=StatusAndHeaders(
                 f"{status} {reason}", _payload_headers(response_headers, len(body)), "HTTP/1.1"
             ),
-            warc_headers_dict=dict(date),
+            warc_headers_dict={**date, **extra},
         )
         self._write(lambda writer: writer.write_request_response_pair(request, response))
 
@@ -223,6 +236,17 @@ def _request_headers(url: str, method: str, headers: list[tuple[str, str]]) -> S
     return StatusAndHeaders(f"{method} {target} HTTP/1.1", headers, is_http_request=True)
 
 
+def redacted(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Request headers as archived: the value of any credential (Authorization, Cookie,
+    Proxy-Authorization, or a name like X-Api-Key or X-Auth-Token) as [redacted]."""
+    return [(name, REDACTED if secret_header(name) else value) for name, value in headers]
+
+
+def secret_header(name: str) -> bool:
+    """A request header whose value is a credential, by its name."""
+    return SECRET_NAME.search(name) is not None
+
+
 def _payload_headers(headers: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
     kept = [(name, value) for name, value in headers if name.lower() not in WIRE_HEADERS]
     return [*kept, ("Content-Length", str(length))]
@@ -250,6 +274,8 @@ class WarcResponse:
     fetched_at: str  # ISO 8601, from WARC-Date
     location: str | None = None  # of a 3xx response
     too_large: bool = False  # the payload was over max_bytes; body is then empty
+    truncated: str | None = None  # WARC-Truncated: the capture gave up on the body
+    purpose: str | None = None  # robots.txt or sitemap: what harvester read, not a page
 
 
 def read_warc(path: Path, max_bytes: int | None = None) -> Iterator[WarcResponse]:
@@ -603,6 +629,8 @@ def _response(record: Any, max_bytes: int | None) -> WarcResponse | None:
         fetched_at=iso_date(record.rec_headers.get_header("WARC-Date")),
         location=headers.get("location") if 300 <= status < 400 else None,
         too_large=too_large,
+        truncated=record.rec_headers.get_header(TRUNCATED),
+        purpose=record.rec_headers.get_header(PURPOSE),
     )
 
 

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.message import Message
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -45,6 +46,7 @@ class ServerState:
     statuses: list[tuple[str, int]] = field(default_factory=list)
     flags: set[str] = field(default_factory=set)
     delay: float = 0.0  # seconds before answering each request: a slow server
+    received: list[tuple[str, Message]] = field(default_factory=list)  # path, headers
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -62,6 +64,7 @@ class FaultHandler(SimpleHTTPRequestHandler):
         with self.state.lock:
             self.state.requests.append(self.path)
             self.state.hits[self.path] = self.state.hits.get(self.path, 0) + 1
+            self.state.received.append((self.path, self.headers))
         if self.state.delay:
             time.sleep(self.state.delay)
         route = self.state.routes.get(self.path)
@@ -105,6 +108,14 @@ class Server:
     @property
     def requests(self) -> list[str]:
         return self.state.requests
+
+    def headers(self, name: str) -> dict[str, list[str | None]]:
+        """The value of header `name` in each request, by path (None where it was not sent)."""
+        found: dict[str, list[str | None]] = {}
+        with self.state.lock:
+            for path, headers in self.state.received:
+                found.setdefault(path, []).append(headers.get(name))
+        return found
 
 
 def serve(directory: Path) -> Iterator[Server]:
