@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,7 @@ from lxml.html import HtmlElement
 from ..models import Block
 from ..parse import Document, select
 from ..urls import resolve
-from . import jsonld
+from . import structured
 from .blocks import clean_text
 
 # Attribute steps, not a predicate on every element: libxml2 walks attributes faster.
@@ -77,19 +76,6 @@ def _metas(tree: HtmlElement) -> dict[str, str]:
     return found
 
 
-def _jsonld(tree: HtmlElement) -> Iterator[dict[str, Any]]:
-    """The page's top-level JSON-LD objects (and those of @graph, publisher, isPartOf)."""
-    for data in jsonld.scripts(tree):
-        stack = [data]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(item)
-            elif isinstance(item, dict):
-                yield item
-                stack.extend(v for k, v in item.items() if k in ("@graph", "publisher", "isPartOf"))
-
-
 def iso_date(value: str | None) -> str | None:
     """ISO 8601 as written when it parses; "March 3, 2021" becomes "2021-03-03"."""
     if not value:
@@ -113,7 +99,7 @@ def site_name(tree: HtmlElement, metas: dict[str, str], blocks: list[Block]) -> 
     for key in ("og:site_name", "application-name"):
         if metas.get(key):
             return metas[key]
-    for node in _jsonld(tree):
+    for node in structured.page_nodes(tree):
         if node.get("@type") in (
             "WebSite",
             "Organization",
@@ -185,9 +171,11 @@ def dates(
         or metas.get("og:updated_time")
         or metas.get("datemodified")
     )
-    for node in _jsonld(tree):
-        published = published or jsonld.first_text(node.get("datePublished"))
-        modified = modified or jsonld.first_text(node.get("dateModified"))
+    for node in structured.page_nodes(tree):
+        published = published or structured.first_text(node.get("datePublished"))
+        modified = modified or structured.first_text(node.get("dateModified"))
+    published = published or next(structured.microdata_texts(tree, "datePublished"), None)
+    modified = modified or next(structured.microdata_texts(tree, "dateModified"), None)
     if not published:
         times = tree.xpath("//time/@datetime")
         published = str(times[0]) if times else None
@@ -252,8 +240,14 @@ def author(tree: HtmlElement, metas: dict[str, str]) -> str | None:
         value = metas.get(key, "")
         if value and not value.startswith(("http://", "https://", "@")):
             return _person(value)
-    for node in _jsonld(tree):
+    for node in structured.page_nodes(tree):
+        if "Question" in structured.types(node):
+            continue  # who asked is not who wrote the page
         name = _jsonld_name(node.get("author"))
+        if name:
+            return name
+    for value in structured.microdata_texts(tree, "author"):
+        name = _person(value)
         if name:
             return name
     for xpath in _BYLINES:
@@ -278,12 +272,12 @@ def _person(value: str) -> str | None:
 
 def _jsonld_name(value: Any) -> str | None:
     """ "Jane", {"name": "Jane"}, or a list of those (one level: names, not trees)."""
-    values = value[: jsonld.MAX_LIST] if isinstance(value, list) else [value]
+    values = value[: structured.MAX_LIST] if isinstance(value, list) else [value]
     names = [n for n in (_one_name(v) for v in values) if n]
     return ", ".join(names) or None
 
 
 def _one_name(value: Any) -> str | None:
     if isinstance(value, dict):
-        value = jsonld.first_text(value.get("name"))
+        value = structured.first_text(value.get("name"))
     return _person(value) if isinstance(value, str) else None

@@ -6,8 +6,7 @@ itemprop) and RDFa (typeof, property).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import lxml.html
@@ -15,7 +14,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from ..models import QA, Person
-from . import jsonld
+from . import structured
 from .blocks import clean_text
 from .qa_common import (
     POSITION_LAST,
@@ -28,6 +27,7 @@ from .qa_common import (
     make_qa,
     visible_text,
 )
+from .structured import MICRODATA, RDFA, Syntax, item_prop, item_props, item_types
 
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
@@ -62,13 +62,13 @@ def _first(value: Any, by_id: dict[str, dict[str, Any]]) -> dict[str, Any] | Non
 
 def _author(answer: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> Person | None:
     author = _first(answer.get("author"), by_id)
-    if author is None or not {"Person"} >= jsonld.types(author):
+    if author is None or not {"Person"} >= structured.types(author):
         return None
-    name = clean_text(jsonld.text(author.get("name")))
+    name = clean_text(structured.text(author.get("name")))
     if not name:
         return None
-    credentials = clean_text(jsonld.text(author.get("honorificSuffix"))) or None
-    title = clean_text(jsonld.text(author.get("jobTitle"))) or None
+    credentials = clean_text(structured.text(author.get("honorificSuffix"))) or None
+    title = clean_text(structured.text(author.get("jobTitle"))) or None
     return Person(name, credentials, title)
 
 
@@ -88,11 +88,11 @@ def _question_qas(
     node: dict[str, Any], by_id: dict[str, dict[str, Any]], position: int
 ) -> list[QA]:
     # A QAPage question's "name" is a short title; "text" is the question as asked.
-    asked = jsonld.text(node.get("text")) or jsonld.text(node.get("name"))
+    asked = structured.text(node.get("text")) or structured.text(node.get("name"))
     question = join_lines(fragment_lines(asked))
     found = []
     for answer in _answers(node, by_id):
-        qa = make_qa(question, fragment_lines(jsonld.text(answer.get("text"))), position)
+        qa = make_qa(question, fragment_lines(structured.text(answer.get("text"))), position)
         if qa is not None and qa.answered_by is None:
             qa = replace(qa, answered_by=_author(answer, by_id))
         if qa is not None:
@@ -102,45 +102,14 @@ def _question_qas(
 
 def jsonld_qa(tree: HtmlElement, page: PageBlocks) -> list[QA]:
     """schema.org Question nodes in every JSON-LD script of the page."""
-    nodes = [node for data in jsonld.scripts(tree) for node in jsonld.nodes(data)]
+    nodes = [node for data in structured.scripts(tree) for node in structured.nodes(data)]
     by_id = {str(n["@id"]): n for n in nodes if "@id" in n and len(n) > 1}
     found: list[QA] = []
     for node in nodes:
-        if "Question" not in jsonld.types(node):
+        if "Question" not in structured.types(node):
             continue
         found += _question_qas(node, by_id, POSITION_LAST + len(found))
     return found
-
-
-@dataclass(frozen=True)
-class Syntax:
-    """How an HTML attribute syntax opens an item, names its type and its properties."""
-
-    opens: Callable[[HtmlElement], bool]
-    type_attr: str
-    prop_attr: str
-
-
-MICRODATA = Syntax(lambda el: el.get("itemscope") is not None, "itemtype", "itemprop")
-RDFA = Syntax(lambda el: el.get("typeof") is not None, "typeof", "property")
-
-
-def _names(value: str | None) -> set[str]:
-    return {jsonld.local(v) for v in (value or "").split()}
-
-
-def _prop(item: HtmlElement, name: str, syntax: Syntax) -> HtmlElement | None:
-    """The item's first property `name`, not looking inside nested items."""
-    for child in item.iterchildren():
-        if not isinstance(child.tag, str):
-            continue
-        if name in _names(child.get(syntax.prop_attr)):
-            return child
-        if not syntax.opens(child):
-            found = _prop(child, name, syntax)
-            if found is not None:
-                return found
-    return None
 
 
 def _value_lines(page: PageBlocks, el: HtmlElement) -> list[Line]:
@@ -148,26 +117,13 @@ def _value_lines(page: PageBlocks, el: HtmlElement) -> list[Line]:
     return fragment_lines(content) if content is not None else element_lines(page, el)
 
 
-def _props(item: HtmlElement, name: str, syntax: Syntax) -> list[HtmlElement]:
-    """All of the item's properties `name`, in page order, not inside nested items."""
-    found = []
-    for child in item.iterchildren():
-        if not isinstance(child.tag, str):
-            continue
-        if name in _names(child.get(syntax.prop_attr)):
-            found.append(child)
-        elif not syntax.opens(child):
-            found += _props(child, name, syntax)
-    return found
-
-
 def _signer(answer: HtmlElement, syntax: Syntax) -> Person | None:
     """schema.org Answer.author: the person who answered (never the asker or an editor,
     whose cards sit outside the answer item)."""
-    author = _prop(answer, "author", syntax)
+    author = item_prop(answer, "author", syntax)
     if author is None:
         return None
-    name_el = _prop(author, "name", syntax) if syntax.opens(author) else author
+    name_el = item_prop(author, "name", syntax) if syntax.opens(author) else author
     if name_el is None:
         return None
     name = clean_text(name_el.get("content") or visible_text(name_el))
@@ -176,7 +132,7 @@ def _signer(answer: HtmlElement, syntax: Syntax) -> Person | None:
 
 def _asked(item: HtmlElement, syntax: Syntax) -> HtmlElement | None:
     """The question: its title when that asks (a Q&A site's), else the text as asked."""
-    name, text = _prop(item, "name", syntax), _prop(item, "text", syntax)
+    name, text = item_prop(item, "name", syntax), item_prop(item, "text", syntax)
     if name is not None and is_question(name.get("content") or visible_text(name)):
         return name
     return text if text is not None else name
@@ -185,15 +141,17 @@ def _asked(item: HtmlElement, syntax: Syntax) -> HtmlElement | None:
 def _attribute_qa(tree: HtmlElement, page: PageBlocks, syntax: Syntax) -> list[QA]:
     found: list[QA] = []
     for item in page.marked:
-        if not syntax.opens(item) or "Question" not in _names(item.get(syntax.type_attr)):
+        if not syntax.opens(item) or "Question" not in item_types(item.get(syntax.type_attr)):
             continue
         asked = _asked(item, syntax)
-        answers = _props(item, "acceptedAnswer", syntax) + _props(item, "suggestedAnswer", syntax)
+        answers = item_props(item, "acceptedAnswer", syntax) + item_props(
+            item, "suggestedAnswer", syntax
+        )
         if asked is None:
             continue
         question = asked.get("content") or visible_text(asked)
         for answer in answers:
-            text = _prop(answer, "text", syntax)
+            text = item_prop(answer, "text", syntax)
             lines = _value_lines(page, text if text is not None else answer)
             qa = make_qa(question, lines, page.position(asked))
             if qa and qa.answered_by is None:
