@@ -24,6 +24,7 @@ from bs4 import BeautifulSoup
 
 from harvester.extract import extract_page
 from harvester.extract.blocks import render
+from harvester.extract.metadata import TITLE_SEPARATORS
 from harvester.extract.vocabulary import chrome_strength
 from harvester.models import Page
 from harvester.parse import parse_html
@@ -177,7 +178,7 @@ _PUNCT = re.compile(r"[\W_]+")
 
 def _same(field: str, ours: str | None, theirs: str | None) -> bool:
     """Equal once case, punctuation and spacing are set aside; a date by its day; authors
-    as a set of names whatever joins them."""
+    as a set of names whatever joins them; a title with or without the site's name."""
     if not ours or not theirs:
         return False
     if field == "date":
@@ -187,7 +188,13 @@ def _same(field: str, ours: str | None, theirs: str | None) -> bool:
         return {_PUNCT.sub(" ", n).strip().lower() for n in names.split(ours) if n.strip()} == {
             _PUNCT.sub(" ", n).strip().lower() for n in names.split(theirs) if n.strip()
         }
-    return _PUNCT.sub(" ", ours).strip().lower() == _PUNCT.sub(" ", theirs).strip().lower()
+    if field == "title":  # "Title | Site" is the same title as "Title"
+        return _plain(ours) in {_plain(part) for part in (theirs, *TITLE_SEPARATORS.split(theirs))}
+    return _plain(ours) == _plain(theirs)
+
+
+def _plain(text: str) -> str:
+    return _PUNCT.sub(" ", text).strip().lower()
 
 
 def metadata_parity(pages: list[Sample]) -> list[str]:

@@ -23,7 +23,7 @@ import click
 
 from . import __version__
 from .config import ConfigError, default_map, find_config, show
-from .settings import CRAWL, DEDUP, DELIVER, EXTRACT, from_command, with_options
+from .settings import CRAWL, DEDUP, DELIVER, EXTRACT, MAP, from_command, with_options
 
 EXIT_USAGE, EXIT_FATAL, EXIT_INTERRUPTED = 2, 3, 130
 LOOKS_LIKE_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:/|www\.)", re.IGNORECASE)
@@ -124,7 +124,7 @@ def config_show(ctx: click.Context) -> None:
 
 
 @main.command(CRAWL)
-@click.argument("urls", nargs=-1, required=True, metavar="URL...")
+@click.argument("urls", nargs=-1, required=False, metavar="URL...")
 @with_options(CRAWL)
 def crawl_command(urls: tuple[str, ...], **values: Any) -> None:
     """Crawl a site from one or more seed URLs and write its records.
@@ -139,7 +139,49 @@ def crawl_command(urls: tuple[str, ...], **values: Any) -> None:
     """
     from .pipeline import Crawl
 
+    _need_urls(urls, values)
     _run(Crawl(list(urls)), values)
+
+
+@main.command(MAP)
+@click.argument("urls", nargs=-1, required=False, metavar="URL...")
+@with_options(MAP)
+def map_command(urls: tuple[str, ...], **values: Any) -> None:
+    """List the URLs a crawl would fetch, one a line on stdout, without extracting or
+    writing anything: the sitemaps' pages and the links found on the way, with
+    robots.txt and the crawl's scope applied. Pages are fetched only for their links;
+    with --sitemap-only no page is fetched at all.
+
+    Example: harvester map https://clinic.example/ --sitemap-only --since 2024-05-01
+    """
+    from .pipeline import Crawl, RunError, map_site
+
+    _need_urls(urls, values)
+    settings = from_command(values)
+    listed = 0
+
+    def found(url: str) -> None:
+        nonlocal listed
+        listed += 1
+        click.echo(url)
+
+    try:
+        summary = map_site(Crawl(list(urls)), settings, found)
+    except RunError as exc:
+        fail(str(exc), exc.exit_code)
+    if not settings.quiet:
+        failed = len(summary.failures)
+        click.echo(
+            f"harvester: {listed} URLs; skipped: robots.txt {summary.robots_blocked}, "
+            f"off-site {summary.out_of_scope}, --max-pages {summary.over_limit}; failed {failed}",
+            err=True,
+        )
+    sys.exit(1 if summary.failures else 0)
+
+
+def _need_urls(urls: tuple[str, ...], values: dict[str, Any]) -> None:
+    if not urls and values.get("input_file") is None:
+        fail("give a URL, or a file of URLs with -i FILE")
 
 
 @main.command(EXTRACT)
@@ -176,13 +218,16 @@ def _check_paths(paths: tuple[str, ...]) -> None:
 
 
 def _run(source: Any, values: dict[str, Any]) -> NoReturn:
-    from .pipeline import PipeClosed, RunError, run
+    from .pipeline import PipeClosed, RunError, Stopped, run
 
     settings = from_command(values)
     try:
         summary = run(source, settings, console=True)
     except PipeClosed:
         sys.exit(0)
+    except Stopped as exc:  # not an error: the time limit the user set
+        click.echo(f"harvester: {exc}", err=True)
+        sys.exit(exc.exit_code)
     except RunError as exc:
         fail(str(exc), exc.exit_code)
     sys.exit(summary.exit_code)

@@ -10,17 +10,20 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from .browser import Browser, RenderError, needs_render, open_browser
 from .fetch import FetchConfig, Fetcher, FetchError, FetchResult
 from .models import Page
 from .page import process_page
-from .parse import ParseError, charset_from_content_type
+from .parse import ParseError, charset_from_content_type, links, parse_html
 from .progress import Progress
 from .report import Failure, Summary
 from .robots import Robots, origin_of
@@ -32,6 +35,9 @@ from .urls import Scope, host_of, site_key
 from .warc import WarcWriter
 from .workers import init_worker, start_fork_server
 
+if TYPE_CHECKING:
+    import httpx
+
 
 @dataclass
 class CrawlOptions:
@@ -42,6 +48,11 @@ class CrawlOptions:
     max_query_variants: int = DEFAULTS.max_query_variants
     ignore_robots: bool = DEFAULTS.ignore_robots
     sitemaps: bool = not DEFAULTS.no_sitemaps
+    sitemap_only: bool = DEFAULTS.sitemap_only
+    since: datetime | None = None  # sitemap entries last modified before are skipped
+    max_time: float | None = DEFAULTS.max_time
+    listing: bool = False  # `map`: list what would be fetched, extract nothing
+    transport: httpx.AsyncBaseTransport | None = None  # instead of the network (tests)
     render: str = DEFAULTS.render
     workers: int = field(default_factory=DEFAULTS.resolved_workers)
     fetch: FetchConfig = field(default_factory=FetchConfig)
@@ -62,7 +73,21 @@ class _Read:
     page: Page | str
 
 
-Outcome = FetchResult | Failure | _Blocked | _Read
+@dataclass
+class _Listed:
+    """`map`: a URL the crawl would fetch, and the links of its page (with --sitemap-only
+    the URL is not requested at all)."""
+
+    result: FetchResult | None = None
+    links: list[str] = field(default_factory=list)
+
+
+class TimeLimit(Exception):
+    """--max-time is up: the crawl stopped where it was, ready to resume."""
+
+
+Outcome = FetchResult | Failure | _Blocked | _Read | _Listed
+GRACE = 5.0  # seconds that requests in flight at the time limit may take to finish
 log = logging.getLogger("harvester")
 ROBOTS_BYTES = 500 * 1024
 SITEMAPS_READ = "sitemaps read"  # a flag in the run's stats: discovery finished
@@ -79,18 +104,21 @@ async def crawl(
     start: RunStart | None = None,
     warc: WarcWriter | None = None,
     progress: Progress | None = None,
+    listed: Callable[[str], None] | None = None,
 ) -> PageSource:
     """Fetch, parse and extract every in-scope page reachable from the seeds; returns
     a source that reads the pages again from the crawl state.
 
-    `start` is the answer of `state.start(seeds)` when the caller needed it first.
+    `start` is the answer of `state.start(seeds)` when the caller needed it first. With
+    `options.listing`, each URL that would be fetched goes to `listed` instead. Raises
+    TimeLimit when `options.max_time` stops it.
     """
     state = state or MemoryState()
     start = start or state.start(seeds)
     summary.resumed = start.resumed
     crawler = _Crawler(scope or Scope.from_seeds(seeds), options, summary, state, warc)
-    crawler.progress = progress
-    if not start.resumed:
+    crawler.progress, crawler.listed = progress, listed
+    if not start.resumed and not options.sitemap_only:
         with state.transaction():
             for seed in seeds:
                 crawler.enqueue(seed, 0, None, force=True)
@@ -114,6 +142,8 @@ class _Crawler:
     pool: Executor | None = None
     fetched: int = 0
     failed: int = 0
+    listed: Callable[[str], None] | None = None
+    stop_at: float | None = None  # time.monotonic() of --max-time
     browser: Browser | None = None
 
     def __post_init__(self) -> None:
@@ -143,9 +173,11 @@ class _Crawler:
         """
         run_stats = self.state.stats.get("*")
         self.requests = run_stats.get("requests", 0)
+        if self.options.max_time is not None:
+            self.stop_at = time.monotonic() + self.options.max_time
         with _worker_pool(self.options.workers) as self.pool:
             async with (
-                Fetcher(self.options.fetch, self.scope) as fetcher,
+                self.new_fetcher() as fetcher,
                 self.browser_for(fetcher) as self.browser,
             ):
                 if self.warc is not None:
@@ -161,7 +193,7 @@ class _Crawler:
                     ignore=self.options.ignore_robots,
                 )
                 if self.options.sitemaps and not run_stats.get(SITEMAPS_READ):
-                    await self.add_sitemap_urls(fetcher, seeds)
+                    await self.discover_in_time(fetcher, seeds)
                 await self.loop(fetcher)
         self.summary.over_limit += len(self.state.frontier)
         self.summary.trap_capped.update(self.traps.capped)
@@ -176,20 +208,49 @@ class _Crawler:
                 while (
                     len(pending) < self.options.concurrency
                     and self.requests + len(pending) < self.options.max_pages
+                    and not self.out_of_time()
                 ):
                     item = self.state.frontier.pop()
                     if item is None:
                         break
                     pending.add(asyncio.create_task(self.visit(fetcher, item)))
                 if not pending:
-                    return
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    break
+                done, pending = await asyncio.wait(
+                    pending, timeout=self.wait_time(), return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done and self.out_of_time(GRACE):
+                    break  # what is still in flight is asked again on resuming
                 for task in done:
                     with self.state.transaction():
                         self.handle(*task.result())
                     self.report()
         finally:  # stopped (Ctrl-C, an error): what is in flight ends before the pool does
             await _settled(pending | done)
+        if self.out_of_time() and len(self.state.frontier):
+            raise TimeLimit()
+
+    def new_fetcher(self) -> Fetcher:
+        return Fetcher(self.options.fetch, self.scope, transport=self.options.transport)
+
+    def out_of_time(self, grace: float = 0.0) -> bool:
+        return self.stop_at is not None and time.monotonic() >= self.stop_at + grace
+
+    def wait_time(self) -> float | None:
+        """How long to wait for a request in flight: at the time limit no new one starts,
+        and those in flight get GRACE seconds more to finish."""
+        if self.stop_at is None:
+            return None
+        end = self.stop_at + (GRACE if self.out_of_time() else 0.0)
+        return max(0.0, end - time.monotonic())
+
+    async def discover_in_time(self, fetcher: Fetcher, seeds: list[str]) -> None:
+        """Sitemap discovery, within --max-time: cut short, it is done again on resuming."""
+        try:
+            async with asyncio.timeout(self.wait_time()):
+                await self.add_sitemap_urls(fetcher, seeds)
+        except TimeoutError:
+            raise TimeLimit() from None
 
     def archive(self, result: FetchResult) -> None:
         """Every exchange, pages and robots.txt and sitemaps, errors and bodies given up."""
@@ -217,7 +278,8 @@ class _Crawler:
             origin = origin_of(seed)
             if origin:
                 roots.setdefault(origin + "/sitemap.xml", None)
-        found = await discover(partial(self.get_sitemap, fetcher), list(roots), self.scope.allows)
+        getter = partial(self.get_sitemap, fetcher)
+        found = await discover(getter, list(roots), self.scope.allows, since=self.options.since)
         with self.state.transaction():
             for url in found:
                 self.enqueue(url, 1, None)
@@ -255,6 +317,8 @@ class _Crawler:
             if self.robots.unavailable(item.url):
                 return item, _Blocked(_robots_failure(fetcher, item.url))
             return item, _Blocked()
+        if self.options.listing and not self.follows(item):
+            return item, _Listed()  # its links would not be followed: no need to fetch it
         await self.pace(fetcher, item.url)
         stored = self.state.pages.get(item.url)
         hop = partial(self.check_hop, fetcher, item.url)
@@ -265,6 +329,8 @@ class _Crawler:
                 result = await fetcher.fetch(item.url, stored.etag, stored.last_modified, hop)
         except FetchError as exc:
             return item, Failure(exc.url, exc.kind, exc.message)
+        if self.options.listing:
+            return item, _Listed(result, await asyncio.to_thread(_links_of, result))
         if result.status == 304 or not result.html:
             return item, result
         if result.redirects and result.final_url in self.state.seen:
@@ -354,6 +420,8 @@ class _Crawler:
         self.state.stats.incr("*", "requests")
         if isinstance(outcome, Failure):
             self._failed(site, outcome)
+        elif isinstance(outcome, _Listed):
+            self._listed(item, outcome)
         elif isinstance(outcome, _Read):
             self._fetched(item, outcome.result, outcome.page)
         elif outcome.status == 304:
@@ -402,7 +470,28 @@ class _Crawler:
         )
         self._follow(item, page)
 
+    def follows(self, item: FrontierItem) -> bool:
+        """Whether the links of the item's page are followed."""
+        depth = self.options.max_depth
+        return not self.options.sitemap_only and (depth is None or item.depth < depth)
+
+    def _listed(self, item: FrontierItem, listed: _Listed) -> None:
+        """`map`: the URL (and where it redirects, if new), then its links."""
+        self.fetched += 1
+        result = listed.result
+        urls = [item.url]
+        if result is not None and result.redirects and self.state.seen.add(result.final_url):
+            urls.append(result.final_url)
+        if self.listed is not None:
+            for url in urls:
+                self.listed(url)
+        if not self.options.sitemap_only:
+            for link in listed.links:
+                self.enqueue(link, item.depth + 1, urls[-1])
+
     def _follow(self, item: FrontierItem, page: Page) -> None:
+        if self.options.sitemap_only:
+            return  # only what the sitemaps list
         for link in page.links:
             self.enqueue(link, item.depth + 1, page.url)
         if page.canonical and self.scope.allows(page.canonical):
@@ -423,6 +512,18 @@ class _Crawler:
                 yield page
 
         return pages
+
+
+def _links_of(result: FetchResult) -> list[str]:
+    """The page links of a fetched page, for `map`: parsed, nothing extracted."""
+    if result.status != 200 or not result.html:
+        return []
+    try:
+        charset = charset_from_content_type(result.content_type)
+        doc = parse_html(result.body, result.final_url, charset)
+    except ParseError:
+        return []
+    return links(doc)[0]
 
 
 def _robots_failure(fetcher: Fetcher, url: str) -> Failure:

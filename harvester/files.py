@@ -28,6 +28,12 @@ from .warc import WarcError, WarcResponse, is_warc, read_warc
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml", ".php", ".asp", ".aspx")
 MAX_FILE_BYTES = 10 * 1024 * 1024
 NOT_MODIFIED = 304  # a revalidation: the URL's earlier capture still stands
+TRUNCATED_FAILURES = {  # WARC-Truncated of a page: the failure the crawl reported
+    "length": ("too-large", "larger than the crawl's --max-bytes"),
+    "time": ("deadline", "no complete response within the crawl's deadline"),
+    "disconnect": ("network", "the connection was lost during the response"),
+    "": ("truncated", "the capture holds only part of the response"),
+}
 SNIFF_BYTES = 8192
 CSV_LINES = 6
 MAGIC = (
@@ -196,6 +202,8 @@ def read_warcs(paths: list[Path], summary: Summary) -> list[Page]:
         try:
             for response in read_warc(path, MAX_FILE_BYTES):
                 url = _normalized(response.url)
+                if response.purpose:  # robots.txt or a sitemap the crawl read: not a page
+                    continue
                 if url is not None and response.status != NOT_MODIFIED:
                     captures.pop(url, None)  # keep capture order: the last one's place
                     captures[url] = _capture(url, response)
@@ -220,6 +228,8 @@ def _capture(url: str, response: WarcResponse) -> _Capture:
     """What the crawler makes of one fetch, made offline from its capture."""
     if response.status in REDIRECTS:
         return _Capture(redirect=resolve(url, response.location or ""))
+    if response.status >= 400:  # as the crawl failed it, after its retries
+        return _Capture(failure=Failure(url, "http", f"HTTP {response.status}"))
     if response.status != 200:
         return _Capture()
     content_type = response.headers.get("content-type")
@@ -227,6 +237,9 @@ def _capture(url: str, response: WarcResponse) -> _Capture:
         return _Capture(non_html=True)
     if response.too_large:
         return _Capture(failure=Failure(url, "too-large", f"larger than {MAX_FILE_BYTES} bytes"))
+    if response.truncated:  # the crawl gave up on this body: the page failed
+        kind, message = TRUNCATED_FAILURES.get(response.truncated, TRUNCATED_FAILURES[""])
+        return _Capture(failure=Failure(url, kind, message))
     try:
         doc = parse_html(response.body, url, charset_from_content_type(content_type))
     except ParseError as exc:

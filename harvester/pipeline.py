@@ -12,18 +12,22 @@ import asyncio
 import errno
 import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from http.cookiejar import CookieJar
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .changes import Event
-from .crawler import CrawlOptions, PageSource, crawl
+from .crawler import CrawlOptions, PageSource, TimeLimit, crawl
 from .dedup import DedupOptions, DedupStats, Removal, build_records, distinct_qa
 from .deliver import deliver, evidence_of, record_changes
-from .fetch import FetchConfig
+from .fetch import FetchConfig, load_cookies, without_password
 from .files import InputError, read_files, read_records
 from .models import Page, QARecord, Record
 from .output import (
@@ -41,6 +45,7 @@ from .review import render_report
 from .settings import Settings
 from .sinks import Sink, SinkError, open_sink, sink_name
 from .sinks.file import FileSink
+from .sitemaps import parse_date
 from .state import CrawlState, EmitLog, MemoryEmitLog, MemoryState
 from .state.sqlite import SqliteState, StateError
 from .urls import MAX_URL_LENGTH, InvalidURL, Scope, host_of, normalize
@@ -83,6 +88,13 @@ class RunError(Exception):
         self.exit_code = exit_code
 
 
+class Stopped(RunError):
+    """--max-time ended the crawl: a partial run, resumed by the same command."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_PARTIAL)
+
+
 class PipeClosed(RunError):
     """stdout's reader went away (`| head`): not an error, the run just stops."""
 
@@ -114,6 +126,9 @@ def run(
         try:
             job.read()
             job.write()
+        except TimeLimit:
+            job.abandon()  # as for Ctrl-C: the resumed run writes every output
+            raise Stopped(job.stopped_message()) from None
         except KeyboardInterrupt:
             job.abandon()
             raise RunError(job.interrupted_message(), EXIT_INTERRUPTED) from None
@@ -178,7 +193,8 @@ class _Job:
 
     def _start_crawl(self, source: Crawl) -> None:
         s = self.settings
-        self.seeds = seeds_of(source.urls)
+        self.options = crawl_options(s)
+        self.seeds = seeds_of(crawl_urls(source, s))
         self.label = " ".join(self.seeds)
         self.scope = _scope(self.seeds, s)
         self.feed = open_feed(s)
@@ -217,7 +233,7 @@ class _Job:
             self.pages = asyncio.run(
                 crawl(
                     self.seeds,
-                    crawl_options(self.settings),
+                    self.options,
                     self.summary,
                     self.state,
                     self.scope,
@@ -380,6 +396,13 @@ class _Job:
             return "interrupted: run the same command without --fresh to resume"
         return "interrupted: run the same command again to resume"
 
+    def stopped_message(self) -> str:
+        again = "without --fresh" if self.settings.fresh else "again"
+        return (
+            f"stopped at the time limit (--max-time {self.settings.max_time:g} s): "
+            f"run the same command {again} to resume"
+        )
+
 
 def _close_all(sinks: list[Sink]) -> None:
     for sink in sinks:
@@ -406,7 +429,11 @@ def _stdout_closed(exc: OSError) -> bool:
 
 
 def crawl_options(settings: Settings) -> CrawlOptions:
+    """The crawl's options; a request option that cannot be used is a RunError that
+    never quotes a credential."""
     s = settings
+    if s.sitemap_only and s.no_sitemaps:
+        raise RunError("--sitemap-only fetches what the sitemaps list: leave out --no-sitemaps")
     return CrawlOptions(
         max_pages=s.max_pages,
         max_depth=s.max_depth,
@@ -416,6 +443,9 @@ def crawl_options(settings: Settings) -> CrawlOptions:
         ignore_robots=s.ignore_robots,
         sitemaps=not s.no_sitemaps,
         render=s.render,
+        sitemap_only=s.sitemap_only,
+        since=_since(s.since),
+        max_time=s.max_time,
         workers=s.resolved_workers(),
         fetch=FetchConfig(
             user_agent=s.user_agent,
@@ -425,8 +455,75 @@ def crawl_options(settings: Settings) -> CrawlOptions:
             per_host=s.per_host,
             retries=s.retries,
             max_bytes=s.max_bytes,
+            headers=_headers(s.header),
+            cookies=_cookies(s.cookies),
+            auth=_auth(s.auth),
+            proxy=_proxy(s.proxy),
         ),
     )
+
+
+PASSWORD_VARIABLE = "HARVESTER_PASSWORD"
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+
+
+def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """-H 'Name: value'. An error names the header, never its value (it may be a token)."""
+    pairs = []
+    for text in values:
+        name, colon, value = text.partition(":")
+        name, value = name.strip(), value.strip()
+        if not colon or not HEADER_NAME.fullmatch(name):
+            raise RunError("--header: give each header as 'Name: value'")
+        if "\r" in value or "\n" in value:
+            raise RunError(f"--header {name}: a value is one line")
+        if name.lower() == "user-agent":
+            raise RunError("--header User-Agent: use --user-agent, which robots.txt is read for")
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
+def _cookies(path: Path | None) -> CookieJar | None:
+    if path is None:
+        return None
+    try:
+        return load_cookies(path)
+    except OSError as exc:
+        raise RunError(f"--cookies {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise RunError(f"--cookies {path}: not a cookies.txt file: {exc}") from None
+
+
+def _auth(value: str | None) -> tuple[str, str] | None:
+    """USER:PASSWORD, or USER (or USER:) with the password in $HARVESTER_PASSWORD."""
+    if value is None:
+        return None
+    user, _, password = value.partition(":")
+    if not user:
+        raise RunError(f"--auth: give USER:PASSWORD, or USER and set ${PASSWORD_VARIABLE}")
+    password = password or os.environ.get(PASSWORD_VARIABLE, "")
+    if not password:
+        raise RunError(f"--auth {user}: set ${PASSWORD_VARIABLE} to the password")
+    return user, password
+
+
+def _proxy(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        shown = without_password(url)
+        raise RunError(f"--proxy {shown}: give an http:// URL, e.g. http://proxy:3128")
+    return url
+
+
+def _since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    when = parse_date(text)
+    if when is None:
+        raise RunError(f"--since {text}: give a date such as 2024-05-01 or 2024-05-01T12:00Z")
+    return when
 
 
 def dedup_options(settings: Settings) -> DedupOptions:
@@ -441,6 +538,41 @@ def dedup_options(settings: Settings) -> DedupOptions:
 
 
 # --- inputs --------------------------------------------------------------------------
+
+
+def crawl_urls(source: Crawl, settings: Settings) -> list[str]:
+    """The URLs given, then those of --input-file."""
+    path = settings.input_file
+    if path is None:
+        return list(source.urls)
+    listed = read_url_list(path)
+    if not listed and not source.urls:
+        raise RunError(f"no URLs in {'stdin' if str(path) == '-' else path}")
+    return [*source.urls, *listed]
+
+
+def read_url_list(path: Path) -> list[str]:
+    """URLs one a line ('-': stdin), as wget -i reads them; blank and # lines skipped."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8-sig")
+    except OSError as exc:
+        raise RunError(f"--input-file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise RunError(f"--input-file {path}: not UTF-8 text") from None
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def map_site(source: Crawl, settings: Settings, found: Callable[[str], None]) -> Summary:
+    """`harvester map`: each URL a crawl would fetch, to `found` as it is known: robots.txt,
+    the scope and the sitemaps applied; pages fetched only for their links (with
+    --sitemap-only, none), nothing extracted, written or kept."""
+    seeds = seeds_of(crawl_urls(source, settings))
+    options = replace(crawl_options(settings), listing=True, workers=0)
+    summary = Summary()
+    scope = _scope(seeds, settings)
+    asyncio.run(crawl(seeds, options, summary, MemoryState(), scope, listed=found))
+    return summary
 
 
 def seeds_of(urls: Iterable[str]) -> list[str]:
@@ -513,7 +645,9 @@ __all__ = [
     "Source",
     "Summary",
     "crawl_options",
+    "crawl_urls",
     "dedup_options",
     "default_state_path",
+    "map_site",
     "run",
 ]

@@ -15,18 +15,20 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
 from . import __version__
 
-CRAWL, EXTRACT, DEDUP, DELIVER = "crawl", "extract", "dedup", "deliver"
+CRAWL, EXTRACT, DEDUP, DELIVER, MAP = "crawl", "extract", "dedup", "deliver", "map"
 RUNS = (CRAWL, EXTRACT, DEDUP)  # the commands that produce records
-COMMANDS = (*RUNS, DELIVER)
+COMMANDS = (*RUNS, MAP, DELIVER)
+REACH = (CRAWL, MAP)  # what a crawl may request: `map` lists it
 FORMATS = ("jsonl", "json", "csv", "markdown")
 REDIRECT_FORMATS = ("csv", "nginx", "apache", "netlify")
 EMITS = ("pages", "qa")
@@ -47,6 +49,20 @@ class FiniteFloat(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+class Duration(FiniteFloat):
+    """Seconds, or a number with a unit: 90, 90s, 15m, 2h."""
+
+    UNITS: ClassVar[dict[str, float]] = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", value.lower())
+            if match is None:
+                self.fail(f"{value!r} is not a duration such as 90, 90s, 15m or 2h.", param, ctx)
+            value = float(match[1]) * self.UNITS[match[2]]
+        return super().convert(value, param, ctx)
 
 
 def default_workers() -> int:
@@ -180,25 +196,25 @@ class Settings:
         10_000,
         "Stop after requesting this many URLs.",
         type=click.IntRange(min=1),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     max_depth: int | None = _setting(
         None,
         "Follow links at most this many clicks from a seed [default: no limit].",
         type=click.IntRange(min=0),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     concurrency: int = _setting(
         8,
         "Requests in flight at once, over all hosts.",
         type=click.IntRange(1, 256),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     per_host: int = _setting(
         2,
         "Requests in flight at once to one host.",
         type=click.IntRange(1, 64),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     delay: float = _setting(
         0.5,
@@ -206,56 +222,56 @@ class Settings:
         "Crawl-delay wins, and the crawler slows down by itself when the server answers "
         "429/503 or gets slower.",
         type=FiniteFloat(min=0),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     retries: int = _setting(
         3,
         "Retries for timeouts, connection errors, 429 and 5xx (other 4xx: none).",
         type=click.IntRange(0, 10),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     timeout: float = _setting(
         20.0,
         "Seconds to wait for a connection, or for the next bytes of a response.",
         type=FiniteFloat(min=0.1),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     deadline: float = _setting(
         120.0,
         "Seconds one request may take in all, however steadily the server drips bytes: "
         "a page over it fails, a robots.txt over it closes its host.",
         type=FiniteFloat(min=0.1),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     max_bytes: int = _setting(
         10 * 1024 * 1024,
         "Largest response body read, after decompression.",
         type=click.IntRange(min=1024),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     user_agent: str = _setting(
         DEFAULT_USER_AGENT,
         "User-Agent header; its first word is the name matched in robots.txt.",
-        commands=(CRAWL,),
+        commands=REACH,
     )
     allow_domain: tuple[str, ...] = _setting(
         (),
         "Also crawl this domain and its subdomains (repeatable).",
-        commands=(CRAWL,),
+        commands=REACH,
         metavar="DOMAIN",
         multiple=True,
     )
     include: tuple[str, ...] = _setting(
         (),
         "Only follow URLs matching one of these (repeatable).",
-        commands=(CRAWL,),
+        commands=REACH,
         metavar="REGEX",
         multiple=True,
     )
     exclude: tuple[str, ...] = _setting(
         (),
         "Never follow URLs matching any of these (repeatable).",
-        commands=(CRAWL,),
+        commands=REACH,
         metavar="REGEX",
         multiple=True,
     )
@@ -264,13 +280,13 @@ class Settings:
         "Trap guard: URLs that differ only in digits (e.g. /calendar/2031-05/) and link "
         "to each other are followed at most this many times.",
         type=click.IntRange(min=1),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     max_query_variants: int = _setting(
         50,
         "Trap guard: distinct query strings followed per path.",
         type=click.IntRange(min=1),
-        commands=(CRAWL,),
+        commands=REACH,
     )
     workers: int | None = _setting(
         None,
@@ -285,13 +301,13 @@ class Settings:
         "Do not read robots.txt (only for sites you may crawl regardless). By default a "
         "disallowed URL is never requested, and a robots.txt that answers 5xx or not at "
         "all stops the crawl of that host until it answers.",
-        commands=(CRAWL,),
+        commands=REACH,
         flag=True,
     )
     no_sitemaps: bool = _setting(
         False,
         "Do not read sitemaps (robots.txt Sitemap: lines and /sitemap.xml).",
-        commands=(CRAWL,),
+        commands=REACH,
         flag=True,
     )
     render: str = _setting(
@@ -324,6 +340,73 @@ class Settings:
         "Forget the state of earlier runs of this crawl and start over.",
         commands=(CRAWL,),
         flag=True,
+    )
+    max_time: float | None = _setting(
+        None,
+        "Stop the crawl after this long (90, 90s, 15m, 2h), as Ctrl-C does: the outputs stay "
+        "as they were, and the same command resumes it. Exit code 1.",
+        type=Duration(min=1),
+        commands=(CRAWL,),
+        metavar="DURATION",
+    )
+    # --- requests -----------------------------------------------------------------------
+    header: tuple[str, ...] = _setting(
+        (),
+        "Send this header with every request, e.g. 'Accept-Language: fr' (repeatable). "
+        "The value of a header named like a credential (Authorization, Cookie, *Token*, "
+        "*Api-Key*, *Secret*) is archived as [redacted].",
+        commands=REACH,
+        short="-H",
+        metavar="'NAME: VALUE'",
+        multiple=True,
+    )
+    cookies: Path | None = _setting(
+        None,
+        "Send the cookies of this Netscape cookies.txt file (as curl -c, wget "
+        "--save-cookies and browser extensions write it), session cookies included.",
+        type=_FILE,
+        commands=REACH,
+        metavar="FILE",
+    )
+    auth: str | None = _setting(
+        None,
+        "HTTP basic auth for the crawl's hosts: USER:PASSWORD, or USER (or USER:) to read "
+        "the password from $HARVESTER_PASSWORD, which keeps it out of the process list "
+        "and the shell history.",
+        commands=REACH,
+        metavar="USER[:PASSWORD]",
+    )
+    proxy: str | None = _setting(
+        None,
+        "Send every request through this HTTP proxy, e.g. http://user:password@proxy:3128 "
+        "[default: $HTTPS_PROXY, $HTTP_PROXY or $ALL_PROXY, except for $NO_PROXY hosts].",
+        commands=REACH,
+        metavar="URL",
+    )
+    # --- inputs and modes ---------------------------------------------------------------
+    input_file: Path | None = _setting(
+        None,
+        "Also start from the URLs in FILE, one a line ('-' for stdin; blank lines and "
+        "lines starting with # are skipped). With --max-depth 0 only they are fetched.",
+        type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+        commands=REACH,
+        short="-i",
+        metavar="FILE",
+    )
+    sitemap_only: bool = _setting(
+        False,
+        "Fetch only the pages the sitemaps list (robots.txt Sitemap: lines and "
+        "/sitemap.xml): no link is followed, and the start URLs only name the sites.",
+        commands=REACH,
+        flag=True,
+    )
+    since: str | None = _setting(
+        None,
+        "Skip sitemap entries whose <lastmod> is older than this date (2024-05-01, or a "
+        "time such as 2024-05-01T12:00:00Z); entries without <lastmod> are kept. With "
+        "--sitemap-only, only what changed since is fetched.",
+        commands=REACH,
+        metavar="DATE",
     )
     # --- feeding other systems ----------------------------------------------------------
     changes: Path | None = _setting(
@@ -439,6 +522,8 @@ def allowed(name: str) -> str:
     kind = BY_NAME[name].metadata["type"]
     if isinstance(kind, click.Choice):
         return "one of " + ", ".join(str(c) for c in kind.choices)
+    if isinstance(kind, Duration):
+        return "a duration such as 90, 90s, 15m or 2h"
     if isinstance(kind, click.IntRange | click.FloatRange):
         noun = "an integer" if isinstance(kind, click.IntRange) else "a number"
         low, high = kind.min, kind.max

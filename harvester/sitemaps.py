@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -52,15 +54,34 @@ def _http(url: str) -> bool:
     return urlsplit(url).scheme.lower() in ("http", "https")
 
 
-def _locs(root: etree._Element, entry: str) -> list[str]:
-    """<loc> of each <entry> child of the root, in the root's namespace (so that
-    <image:loc> and the like are not read as pages)."""
+Entry = tuple[str, datetime | None]
+"""A page URL a sitemap lists, and its <lastmod> if it has a readable one."""
+
+W3C_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def parse_date(text: str) -> datetime | None:
+    """A W3C datetime as sitemaps write <lastmod> (2024, 2024-05, 2024-05-01,
+    2024-05-01T12:00:00+02:00, ...Z), in UTC; a date without a zone is read as UTC."""
+    text = text.strip()
+    if W3C_DATE.fullmatch(text):
+        text += "-01-01"[len(text) - 4 :] if len(text) < 10 else ""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _entries(root: etree._Element, entry: str) -> list[Entry]:
+    """<loc> and <lastmod> of each <entry> child of the root, in the root's namespace (so
+    that <image:loc> and the like are not read as pages)."""
     namespace = etree.QName(root).namespace
 
     def tag(name: str) -> str:
         return f"{{{namespace}}}{name}" if namespace else name
 
-    found: list[str] = []
+    found: list[Entry] = []
     for item in root.iterchildren(tag(entry)):
         loc = item.find(tag("loc"))
         # A <loc> with child nodes holds an unexpanded entity: never a URL of its own.
@@ -68,11 +89,12 @@ def _locs(root: etree._Element, entry: str) -> list[str]:
             continue
         url = loc.text.strip()
         if _http(url):
-            found.append(url)
+            lastmod = item.findtext(tag("lastmod"))
+            found.append((url, parse_date(lastmod) if lastmod else None))
     return found
 
 
-def _parse_xml(body: bytes) -> tuple[list[str], list[str]]:
+def _parse_xml(body: bytes) -> tuple[list[Entry], list[str]]:
     try:
         root = etree.fromstring(body, _parser())
     except (etree.LxmlError, ValueError):
@@ -81,19 +103,19 @@ def _parse_xml(body: bytes) -> tuple[list[str], list[str]]:
         return [], []
     kind = etree.QName(root).localname
     if kind == "urlset":
-        return _locs(root, "url"), []
+        return _entries(root, "url"), []
     if kind == "sitemapindex":
-        return [], _locs(root, "sitemap")
+        return [], [url for url, _ in _entries(root, "sitemap")]
     return [], []
 
 
-def _parse_text(body: bytes) -> list[str]:
+def _parse_text(body: bytes) -> list[Entry]:
     lines = body.decode("utf-8-sig", errors="replace").splitlines()
-    return [line.strip() for line in lines if _http(line.strip())]
+    return [(line.strip(), None) for line in lines if _http(line.strip())]
 
 
-def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
-    """(page URLs, child sitemap URLs) of one sitemap document.
+def sitemap_entries(body: bytes) -> tuple[list[Entry], list[str]]:
+    """(page entries, child sitemap URLs) of one sitemap document.
 
     XML (<urlset> or <sitemapindex>, with or without the sitemaps.org namespace), or
     plain text with one URL a line; gzip is recognised by its magic bytes, since servers
@@ -110,6 +132,12 @@ def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
     return _parse_text(body), []
 
 
+def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
+    """(page URLs, child sitemap URLs) of one sitemap document."""
+    entries, children = sitemap_entries(body)
+    return [url for url, _ in entries], children
+
+
 def _normal(url: str) -> str | None:
     try:
         return normalize(url)
@@ -124,6 +152,7 @@ async def discover(
     *,
     max_sitemaps: int = 500,
     max_urls: int = 1_000_000,
+    since: datetime | None = None,
 ) -> list[str]:
     """Allowed page URLs of the sitemaps at `roots` and the indexes below them, in order.
 
@@ -131,7 +160,8 @@ async def discover(
     fetched at most once (index loops end), at most `max_sitemaps` in all; sitemaps that
     `allowed` (the crawl's scope) refuses are not fetched, so their hosts are never
     contacted, and failed ones are skipped: robots.txt is the getter's to apply, to each
-    sitemap and each redirect, answering status 0 for what it refuses.
+    sitemap and each redirect, answering status 0 for what it refuses. With `since`,
+    entries whose <lastmod> is older are left out (those without one are kept).
     """
     pending = list(reversed(roots))  # a stack: depth first
     visited: set[str] = set()
@@ -146,9 +176,10 @@ async def discover(
         status, body = await getter(url)
         if not 200 <= status < 300:
             continue
-        found, children = parse_sitemap(body)
+        found, children = sitemap_entries(body)
         pending.extend(reversed(children))
-        for page in filter(None, map(_normal, found)):
+        fresh = [url for url, lastmod in found if not (since and lastmod and lastmod < since)]
+        for page in filter(None, map(_normal, fresh)):
             if len(pages) < max_urls and allowed(page):
                 pages.setdefault(page)
     return list(pages)
