@@ -25,7 +25,7 @@ from bs4 import BeautifulSoup
 from harvester.extract import extract_page
 from harvester.extract.blocks import render
 from harvester.extract.metadata import TITLE_SEPARATORS
-from harvester.extract.vocabulary import chrome_strength
+from harvester.extract.vocabulary import name_marks
 from harvester.models import Page
 from harvester.parse import parse_html
 from harvester.urls import normalize
@@ -118,7 +118,7 @@ def timed(pages: list[Sample], rounds: int) -> dict[str, float]:
     for _ in range(rounds):
         for name, extractor in EXTRACTORS.items():
             normalize.cache_clear()  # no help from earlier rounds: each round is cold
-            chrome_strength.cache_clear()
+            name_marks.cache_clear()
             started = time.process_time()
             for html, url, _ in pages:
                 extractor(html, url)

@@ -78,22 +78,29 @@ def class_words(el: HtmlElement) -> set[str]:
     return words_of(tokens(names_of(el)))
 
 
+ASIDE = 4  # a flag beside the chrome strength in `name_marks`
+
+
 @lru_cache(maxsize=4096)
-def chrome_strength(names: str) -> int:
-    """2: a class/id names chrome; 1: a weak layout word; 0: nothing. Cached: a site
-    repeats the same class attributes on every page."""
+def name_marks(names: str) -> int:
+    """What a class/id attribute says, read once per distinct value (a site repeats the
+    same ones on every page): its chrome strength (2: names chrome; 1: a weak layout
+    word; 0: nothing), plus ASIDE when it names an article's surroundings."""
     toks = tokens(names)
     words = words_of(toks)
-    if toks & CHROME_TOKENS or words & STRONG_WORDS:
-        return 2
-    return 1 if words & WEAK_WORDS else 0
+    strong = toks & CHROME_TOKENS or words & STRONG_WORDS
+    strength = 2 if strong else 1 if words & WEAK_WORDS else 0
+    aside = not ASIDE_WORDS.isdisjoint(toks) or not ASIDE_WORDS.isdisjoint(words)
+    return strength | (ASIDE if aside else 0)
 
 
-@lru_cache(maxsize=4096)
+def chrome_strength(names: str) -> int:
+    return name_marks(names) & 3
+
+
 def names_aside(names: str) -> bool:
     """A class/id that names an article's surroundings: related links, a caption, a bio."""
-    toks = tokens(names)
-    return not ASIDE_WORDS.isdisjoint(toks) or not ASIDE_WORDS.isdisjoint(words_of(toks))
+    return bool(name_marks(names) & ASIDE)
 
 
 def chrome_tag(tag: str, in_article: bool) -> bool:
