@@ -131,7 +131,7 @@ def by_kind(samples: list[Sample], predicted: set[Pair]) -> dict[str, tuple[int,
 def cleaned_texts(pages: list[Page], options: DedupOptions) -> list[str]:
     """Each page's text as the dedup stage compares it: no repeats, no template."""
     models = learn_templates(lambda: pages, options)
-    return [render(clean_blocks(p, models.get(site_key(host_of(p.url))))[0]) for p in pages]
+    return [render(clean_blocks(p, models.get(site_key(host_of(p.url)))).blocks) for p in pages]
 
 
 def similarities(a: str, b: str, options: DedupOptions) -> tuple[float, float]:

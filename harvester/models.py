@@ -124,6 +124,17 @@ class Page:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One item of a listing page (blog home, category, archive): a linked title, with
+    the teaser's excerpt and date when it shows them."""
+
+    title: str
+    url: str
+    excerpt: str | None = None
+    date: str | None = None
+
+
 @dataclass
 class Record:
     """One emitted page record: the contract in harvester/schema/record.schema.json."""
@@ -133,7 +144,7 @@ class Record:
     aliases: list[str]
     title: str | None
     section: str | None
-    kind: Literal["qa", "article"]
+    kind: Literal["qa", "article", "listing"]
     qa: list[QA]
     text: str
     site: str | None
@@ -146,6 +157,7 @@ class Record:
     author: str | None = None
     description: str | None = None
     images: list[Image] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)  # of a listing page
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +172,8 @@ class Record:
         """Identifies what a record says, not when it was fetched: for incremental runs."""
         data = self.to_dict()
         data.pop("fetched_at")
+        if not data.get("entries"):
+            data.pop("entries", None)  # as before listings had entries: hashes stay
         return _hash(data)
 
 

@@ -1,8 +1,10 @@
 """The dedup stage over a whole crawl, in passes over the stored pages.
 
-1. learn the site templates (block statistics per site);
-2. drop in-page repeats and template blocks, sketch each page's text;
-3. fold near-duplicate pages and build one record per group.
+1. learn the site templates (block statistics per site), the pages' titles (what a
+   listing's entries link to) and which URLs look like copies of each other;
+2. drop in-page repeats and template blocks (a listing keeps its entries), sketch each
+   page's text;
+3. fold near-duplicate pages (see evidence.py) and build one record per group.
 
 Each pass reads the pages again from their store instead of holding them all: memory
 grows with distinct blocks and one small sketch per page, not with the site's text.
@@ -22,8 +24,10 @@ from ..extract.blocks import qa_share, render
 from ..models import Attachment, Block, Page, Record, Repeat
 from ..settings import DEFAULTS
 from ..urls import host_of, site_key
+from .evidence import PageEvidence, resolve_canonical, title_words, twin_key, word_vector
+from .listing import Listing, Target, find_listing, might_list
 from .pages import fold_sketches, url_preference
-from .sketch import fingerprint, sketch_all, word_shingles
+from .sketch import fingerprint, shingles_of, sketch_all, words_of
 from .template import TemplateLearner, TemplateModel
 
 PageSource = Callable[[], Iterable[Page]]
@@ -86,26 +90,41 @@ def _qa_text(page: Page) -> str:
 
 def learn_templates(source: PageSource, options: DedupOptions) -> dict[str, TemplateModel]:
     """Pass 1: template statistics per site."""
-    return learn_sites(source, options)[0]
+    return learn_sites(source, options).models
 
 
 Sitewide = dict[str, dict[str, Attachment]]  # site -> url -> attachment
+Targets = dict[str, Target | None]  # title fingerprint -> its page; None: several pages
 
 
-def learn_sites(
-    source: PageSource, options: DedupOptions
-) -> tuple[dict[str, TemplateModel], Sitewide]:
-    """Pass 1: template statistics per site, and the attachments that enough of a site's
-    pages link (by the template rule: a menu's PDF) to be the site's, not each page's."""
+@dataclass
+class Learned:
+    """What pass 1 learns of each site."""
+
+    models: dict[str, TemplateModel]
+    sitewide: Sitewide
+    targets: dict[str, Targets]
+    twins: Counter[str]  # pages per `twin_key`
+
+
+def learn_sites(source: PageSource, options: DedupOptions) -> Learned:
+    """Pass 1: template statistics per site; the attachments that enough of a site's
+    pages link (by the template rule: a menu's PDF) to be the site's, not each page's;
+    the pages' titles; and the URL twin keys."""
     learners: dict[str, TemplateLearner] = {}
     linked: dict[str, Counter[str]] = {}
     first: Sitewide = {}
+    targets: dict[str, Targets] = {}
+    twins: Counter[str] = Counter()
     for page in source():
         site = _site(page)
         learner = learners.setdefault(
             site, TemplateLearner(options.template_min_pages, options.template_min_share)
         )
         learner.add(page.blocks)
+        twins[twin_key(page.url)] += 1
+        if page.title:
+            _add_target(targets.setdefault(site, {}), page)
         if page.attachments:
             linked.setdefault(site, Counter()).update({a.url for a in page.attachments})
             known = first.setdefault(site, {})
@@ -117,7 +136,16 @@ def learn_sites(
         found = {u: a for u, a in first[site].items() if counts[u] >= models[site].needed}
         if found:
             sitewide[site] = found
-    return models, sitewide
+    return Learned(models, sitewide, targets, twins)
+
+
+def _add_target(targets: Targets, page: Page) -> None:
+    key = fingerprint(page.title or "")
+    known = targets.get(key)
+    if key not in targets:
+        targets[key] = Target(page.url, page.published)
+    elif known is not None and known.url != page.url:
+        targets[key] = None
 
 
 class TemplateTally:
@@ -141,18 +169,32 @@ class TemplateTally:
         return [(self.texts[k], n) for k, n in self.pages.most_common(limit)]
 
 
+@dataclass
+class Cleaned:
+    """A page's blocks as dedup keeps them, what went, and its entries if a listing."""
+
+    blocks: list[Block]
+    repeats: int
+    template: int
+    listing: Listing | None = None
+
+
 def clean_blocks(
     page: Page,
     model: TemplateModel | None,
     explain: Callable[[Removal], None] | None = None,
     tally: TemplateTally | None = None,
-) -> tuple[list[Block], int, int]:
+    targets: Targets | None = None,
+) -> Cleaned:
     """The page's blocks without template (in-page repeats went when it was read); and
-    how many of each went."""
+    how many of each went. With the site's `targets`, a listing page keeps its entries."""
     blocks, repeats = page.blocks, page.repeats
-    record_id = page_id(page.canonical or page.url)
+    record_id = page_id(resolve_canonical(page.url, page.canonical) or page.url)
     keys = [fingerprint(b.text) for b in blocks] if model else []
     drop = model.template_in(blocks, _qa_text(page), page.title, keys) if model else set()
+    listing = _listing(page, model, keys, drop, targets) if targets else None
+    if listing is not None:
+        drop -= listing.blocks
     if tally is not None and drop:
         tally.add((keys[i], blocks[i].text) for i in sorted(drop))
     if explain:
@@ -164,7 +206,23 @@ def clean_blocks(
             text = blocks[index].text
             detail = {"pages": model.counts.get(keys[index], 0)}
             explain(Removal(page.url, "template", text, detail, record_id))
-    return [b for i, b in enumerate(blocks) if i not in drop], len(repeats), len(drop)
+    kept = [b for i, b in enumerate(blocks) if i not in drop]
+    return Cleaned(kept, len(repeats), len(drop), listing)
+
+
+def _listing(
+    page: Page, model: TemplateModel | None, keys: list[str], drop: set[int], targets: Targets
+) -> Listing | None:
+    """The page's entries if it is a listing page (see listing.py)."""
+    if not might_list(page.blocks):
+        return None
+    everywhere = (
+        {i for i, key in enumerate(keys) if model.counts.get(key, 0) >= model.everywhere}
+        if model
+        else set()
+    )
+    kept = set(range(len(page.blocks))) - drop
+    return find_listing(page, kept, targets, everywhere)
 
 
 def _copy_of(repeat: Repeat, blocks: list[Block], drop: set[int]) -> dict[str, Any]:
@@ -195,12 +253,17 @@ def own_attachments(
 class _Seen:
     """What pass 2 keeps of a page: enough to fold it, not its text."""
 
-    url: str
-    canonical: str | None
+    evidence: PageEvidence
     aliases: list[str]
     attachments: list[Attachment]
-    sketch: LeanMinHash | None
-    site: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.evidence.url
+
+    @property
+    def site(self) -> str:
+        return self.evidence.site
 
 
 def build_records(
@@ -217,39 +280,66 @@ def build_records(
     with the shortest URL), and left off the others, unless a page's own kept text shows
     the link's text (linked from its content too)."""
     pages_of: PageSource = (lambda: source) if isinstance(source, list) else source
-    models, sitewide = learn_sites(pages_of, options)
+    learned = learn_sites(pages_of, options)
     tally = TemplateTally()
-    seen: list[_Seen] = []
-    for page in pages_of():
-        site = _site(page)
-        blocks, repeats, template = clean_blocks(page, models.get(site), explain, tally)
-        stats.repeats += repeats
-        stats.template += template
-        text = render(blocks)
-        shingles = word_shingles(text, options.shingle_size)
-        sketch = LeanMinHash(sketch_all([shingles], options.num_perm)[0]) if shingles else None
-        attachments = own_attachments(page.attachments, sitewide.get(site), text)
-        seen.append(_Seen(page.url, page.canonical, page.aliases, attachments, sketch, site))
+    seen = [_seen(page, learned, options, stats, tally, explain) for page in pages_of()]
     stats.top_templates = tally.top()
-    groups = fold_sketches(
-        [(s.url, s.canonical, s.sketch) for s in seen], options.similarity, options.num_perm
+    groups, signals = fold_sketches(
+        [s.evidence for s in seen], options.similarity, options.num_perm
     )
     keeper_of = {group[0]: group for group in groups}
-    homes = _homes(seen, keeper_of, sitewide)
+    homes = _homes(seen, keeper_of, learned.sitewide)
     for index, page in enumerate(pages_of()):
         group = keeper_of.get(index)
         if group is None:
             continue
-        blocks = clean_blocks(page, models.get(_site(page)))[0]
-        record = _record(page, render(blocks), [seen[i] for i in group])
+        site = _site(page)
+        cleaned = clean_blocks(page, learned.models.get(site), targets=learned.targets.get(site))
+        record = _record(page, cleaned, [seen[i] for i in group])
         if index in homes:
-            record.attachments = _merged(record.attachments, sitewide[homes[index]].values())
-            stats.sitewide_attachments += len(sitewide[homes[index]])
+            record.attachments = _merged(
+                record.attachments, learned.sitewide[homes[index]].values()
+            )
+            stats.sitewide_attachments += len(learned.sitewide[homes[index]])
         stats.aliases += len(group) - 1
         if explain:
             for other in group[1:]:
-                explain(_folded(seen[other], seen[index], record))
+                explain(_folded(seen[other], seen[index], record, signals[other]))
         yield record
+
+
+def _seen(
+    page: Page,
+    learned: Learned,
+    options: DedupOptions,
+    stats: DedupStats,
+    tally: TemplateTally,
+    explain: Callable[[Removal], None] | None,
+) -> _Seen:
+    """Pass 2 for one page: clean it, count what went, sketch what is left."""
+    site = _site(page)
+    cleaned = clean_blocks(
+        page, learned.models.get(site), explain, tally, learned.targets.get(site)
+    )
+    stats.repeats += cleaned.repeats
+    stats.template += cleaned.template
+    text = render(cleaned.blocks)
+    words = words_of(text)
+    shingles = shingles_of(words, options.shingle_size)
+    sketch = LeanMinHash(sketch_all([shingles], options.num_perm)[0]) if shingles else None
+    evidence = PageEvidence(
+        url=page.url,
+        canonical=resolve_canonical(page.url, page.canonical),
+        site=site,
+        words=len(words),
+        shingles=len(shingles),
+        sketch=sketch,
+        title=title_words(page.title),
+        listing=cleaned.listing.urls if cleaned.listing else None,
+        vector=word_vector(words) if learned.twins[twin_key(page.url)] > 1 else None,
+    )
+    attachments = own_attachments(page.attachments, learned.sitewide.get(site), text)
+    return _Seen(evidence, page.aliases, attachments)
 
 
 def _homes(seen: list[_Seen], keepers: Iterable[int], sitewide: Sitewide) -> dict[int, str]:
@@ -266,7 +356,7 @@ def _homes(seen: list[_Seen], keepers: Iterable[int], sitewide: Sitewide) -> dic
 
 
 def _url_rank(page: _Seen) -> tuple[int, int, str]:
-    return url_preference(page.canonical or page.url)
+    return url_preference(page.evidence.canonical or page.url)
 
 
 def _merged(attachments: list[Attachment], more: Iterable[Attachment]) -> list[Attachment]:
@@ -274,23 +364,17 @@ def _merged(attachments: list[Attachment], more: Iterable[Attachment]) -> list[A
     return attachments + [a for a in more if a.url not in known]
 
 
-def _folded(page: _Seen, keeper: _Seen, record: Record) -> Removal:
-    similarity = (
-        round(float(page.sketch.jaccard(keeper.sketch)), 3)
-        if page.sketch is not None and keeper.sketch is not None
-        else None
-    )
-    return Removal(
-        page.url,
-        "duplicate-page",
-        "",
-        {"folded_into": record.url, "similarity": similarity},
-        record.id,
-    )
+def _folded(page: _Seen, keeper: _Seen, record: Record, signals: dict[str, Any]) -> Removal:
+    """A folded page, for --explain: where it went, its Jaccard with the keeper's page,
+    and the signals of the fold (`decided_by` names those that decided it)."""
+    a, b = page.evidence.sketch, keeper.evidence.sketch
+    similarity = round(float(a.jaccard(b)), 3) if a is not None and b is not None else None
+    detail = {"folded_into": record.url, "similarity": similarity, "signals": signals}
+    return Removal(page.url, "duplicate-page", "", detail, record.id)
 
 
-def _record(keeper: Page, text: str, group: list[_Seen]) -> Record:
-    url = keeper.canonical or keeper.url
+def _record(keeper: Page, cleaned: Cleaned, group: list[_Seen]) -> Record:
+    url = group[0].evidence.canonical or keeper.url
     aliases: dict[str, None] = {}
     attachments: dict[str, Attachment] = {}
     for member in group:
@@ -299,18 +383,14 @@ def _record(keeper: Page, text: str, group: list[_Seen]) -> Record:
                 aliases.setdefault(alias, None)
         for attachment in member.attachments:
             attachments.setdefault(attachment.url, attachment)
-    # Decided on the record's whole text (intro and every Q&A), counting only Q&A text
-    # that the text shows, in the same characters on both sides.
-    kind: Literal["qa", "article"] = (
-        "qa" if qa_share(keeper.qa, text) >= QA_SHARE_FOR_KIND else "article"
-    )
+    text = render(cleaned.blocks)
     return Record(
         id=page_id(url),
         url=url,
         aliases=list(aliases),
         title=keeper.title,
         section=keeper.section,
-        kind=kind,
+        kind=_kind(keeper, text, cleaned.listing),
         qa=keeper.qa,
         text=text,
         site=keeper.site,
@@ -324,7 +404,16 @@ def _record(keeper: Page, text: str, group: list[_Seen]) -> Record:
         author=keeper.author,
         description=keeper.description,
         images=keeper.images,
+        entries=cleaned.listing.entries if cleaned.listing else [],
     )
+
+
+def _kind(page: Page, text: str, listing: Listing | None) -> Literal["qa", "article", "listing"]:
+    """Decided on the record's whole text (intro and every Q&A), counting only Q&A text
+    that the text shows, in the same characters on both sides."""
+    if listing is not None:
+        return "listing"
+    return "qa" if qa_share(page.qa, text) >= QA_SHARE_FOR_KIND else "article"
 
 
 __all__ = ["DedupOptions", "DedupStats", "Removal", "build_records", "page_id", "url_preference"]

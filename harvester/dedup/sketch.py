@@ -21,8 +21,15 @@ def fingerprint(text: str) -> str:
     return " ".join(WORD.findall(DIGITS.sub("0", text.lower())))
 
 
+def words_of(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
 def word_shingles(text: str, size: int) -> set[bytes]:
-    words = WORD.findall(text.lower())
+    return shingles_of(words_of(text), size)
+
+
+def shingles_of(words: list[str], size: int) -> set[bytes]:
     if len(words) <= size:
         return {" ".join(words).encode()} if words else set()
     return {" ".join(words[i : i + size]).encode() for i in range(len(words) - size + 1)}
@@ -46,6 +53,18 @@ def new_lsh(threshold: float, num_perm: int) -> MinHashLSH:
     return MinHashLSH(num_perm=num_perm, params=lsh_params(threshold, num_perm))
 
 
+@cache
+def _empty(num_perm: int) -> MinHash:
+    """An empty sketch to copy: making the permutations is most of the cost of sketching
+    one short page, and every sketch of a run shares them."""
+    return MinHash(num_perm=num_perm, hashfunc=_hash32)
+
+
 def sketch_all(shingle_sets: list[set[bytes]], num_perm: int) -> list[MinHash]:
-    sketches: list[MinHash] = MinHash.bulk(shingle_sets, num_perm=num_perm, hashfunc=_hash32)
+    empty = _empty(num_perm)
+    sketches = []
+    for shingles in shingle_sets:
+        sketch = empty.copy()
+        sketch.update_batch(shingles)
+        sketches.append(sketch)
     return sketches
