@@ -18,16 +18,18 @@ from lxml.html import HtmlElement
 
 from ..models import QA, Block, BlockKind
 from .vocabulary import (
+    ASIDE,
     ASIDE_TAGS,
     NEVER_CHROME,
     chrome_role,
-    chrome_strength,
     chrome_tag,
     hidden_by_style,
-    names_aside,
+    name_marks,
 )
 
 ID_ATTR = "data-harvester-id"
+# lxml's own setter: HtmlElement.set wraps it in Python, a call per element of the walk.
+_set_attribute = etree.ElementBase.set
 
 INLINE = frozenset(
     "a abbr acronym b bdi bdo big br cite code data del dfn em font i img input ins kbd "
@@ -104,7 +106,7 @@ def looks_like_chrome(span: _Span, share: float, density: float) -> bool:
         return True
     if span.names == " ":
         return False
-    strength = chrome_strength(span.names)
+    strength = name_marks(span.names) & 3  # the chrome strength
     if strength == 2:
         return True
     return strength == 1 and (density >= LINK_LIST_DENSITY or share < SMALL_BOX_SHARE)
@@ -207,7 +209,7 @@ class _Walker:
             self.flush()
         el_id, tag = self.next_id, el.tag
         self.next_id += 1
-        el.set(ID_ATTR, str(el_id))
+        _set_attribute(el, ID_ATTR, str(el_id))
         self.path.append(el_id)
         article = tag == "article"
         self.article_depth += article
@@ -240,6 +242,7 @@ class _Walker:
         text = el.text
         if text:
             self.text(text)
+        text_of = self.text
         for child in el:
             tag = child.tag
             if tag.__class__ is str and tag not in SKIP:
@@ -261,7 +264,7 @@ class _Walker:
                     self.block(child)
             tail = child.tail
             if tail:
-                self.text(tail)
+                text_of(tail)
 
 
 def _mark(walker: _Walker) -> tuple[set[int], set[int]]:
@@ -275,7 +278,11 @@ def _mark(walker: _Walker) -> tuple[set[int], set[int]]:
     for el_id, span in spans.items():
         if span.end == span.first:
             continue  # no text: chrome or not, only its images ask (`_image_in_chrome`)
-        if _is_chrome(span, body_chars):
+        if (
+            span.chars <= MAX_BUTTON_CHARS
+            if span.tag == "button"
+            else looks_like_chrome(span, span.chars / body_chars, span.links / (span.chars or 1))
+        ):
             chrome_ids.add(el_id)
             for block in blocks[span.first : span.end]:
                 block.chrome = True
@@ -315,7 +322,7 @@ def looks_aside(span: _Span, share: float, walker: _Walker) -> bool:
         return True
     if span.tag in ASIDE_TAGS:
         return not _holds_data(span, walker)
-    return share < MAX_ASIDE_SHARE and span.names != " " and names_aside(span.names)
+    return share < MAX_ASIDE_SHARE and span.names != " " and bool(name_marks(span.names) & ASIDE)
 
 
 def _holds_data(span: _Span, walker: _Walker) -> bool:
