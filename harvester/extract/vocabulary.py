@@ -36,13 +36,15 @@ WEAK_WORDS = frozenset(
 )
 CHROME_TOKENS = frozenset({"header", "site-header", "top-bar", "related-posts"})
 
-# What sits inside an article's container without being its text: teasers of other
-# articles, author boxes, captions and credits, tag lists, calls to subscribe or comment.
-# Read only inside the main content, where the chrome words above have not caught it.
-ASIDE_WORDS = frozenset(
-    "related teaser teasers recirculation readmore more-stories newsletter subscribe signup "
-    "comments comment bio biography byline caption captions credit credits figcaption tags "
-    "share sharing social promo advert advertisement sponsored ad ads".split()
+# What sits inside an article's container without being its text: every strong chrome
+# word, the weak ones that name a box (related links, captions, credits, ads), and teasers
+# of other articles, author boxes and bylines, tag lists. Read where the chrome words
+# have not already decided, which inside an article is most often.
+ASIDE_WORDS = (
+    STRONG_WORDS
+    | (WEAK_WORDS & {"related", "caption", "credit", "credits", "ads"})
+    | {"teaser", "teasers", "recirculation", "readmore", "bio", "biography", "byline"}
+    | {"captions", "figcaption", "tags", "ad"}
 )
 ASIDE_TAGS = frozenset({"figure", "figcaption"})
 
