@@ -25,6 +25,8 @@ from .vocabulary import (
     chrome_tag,
     hidden_by_style,
     name_marks,
+    names_of,
+    tokens,
 )
 
 ID_ATTR = "data-harvester-id"
@@ -136,7 +138,7 @@ class _Span:
         if attribute == "tag":
             return self.tag == value
         if attribute == "class":
-            return value in self.names.split()
+            return value in tokens(self.names)
         if attribute == "id":
             return self.names.rsplit(" ", 1)[-1] == value
         if attribute == "role":
@@ -228,7 +230,7 @@ class _Walker:
             self.chars - chars,
             self.links - links,
             tag,
-            f"{el.get('class', '')} {el.get('id', '')}",
+            names_of(el),
             el.get("role") or "",
             self.article_depth > 0,
             el.get("itemprop") or "",

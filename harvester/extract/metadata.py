@@ -15,6 +15,7 @@ from ..parse import Document, select
 from ..urls import resolve
 from . import structured
 from .blocks import clean_text
+from .vocabulary import class_tokens
 
 # Attribute steps, not a predicate on every element: libxml2 walks attributes faster.
 _BREADCRUMBS = etree.XPath(
@@ -147,7 +148,7 @@ def title_and_section(
 def _breadcrumb_section(tree: HtmlElement, title: str | None) -> str | None:
     for crumbs in select(_BREADCRUMBS, tree):
         if not (
-            {"breadcrumb", "breadcrumbs"} & set(crumbs.get("class", "").lower().split())
+            {"breadcrumb", "breadcrumbs"} & class_tokens(crumbs)
             or crumbs.get("aria-label", "").lower() == "breadcrumb"
         ):
             continue
