@@ -119,6 +119,11 @@ def url_evidence(a: str, b: str) -> str | None:
     return "+".join(sorted(names.get(m, m) for m in differ)) or "same-stem"
 
 
+def is_backup(url: str) -> bool:
+    """The URL bears the marks of a backup or draft copy."""
+    return bool(url_stem(url)[2] & {"backup-folder", "backup-suffix"})
+
+
 def twin_key(url: str) -> str:
     """Pages that may be URL twins share this key (see `url_evidence`)."""
     return url_stem(url)[1]

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from datasketch import MinHashLSH
 
-from .evidence import PageEvidence, judge, twin_key
+from .evidence import PageEvidence, is_backup, judge, twin_key
 
 SIMILARITY = 0.9
 NUM_PERM = 128
@@ -25,10 +25,11 @@ ROWS_PER_BAND = 8  # 16 bands of 8 rows for 128 permutations: candidates from ~0
 Signals = dict[str, Any]
 
 
-def url_preference(url: str) -> tuple[int, int, str]:
-    """Shortest clean URL without a query wins."""
+def url_preference(url: str) -> tuple[bool, bool, int, str]:
+    """Shortest clean URL without a query wins, and never a backup's (`_old.htm`,
+    `/temp/`): the draft or backup is the copy, whatever its length."""
     parts = urlsplit(url)
-    return (bool(parts.query), len(url), url)
+    return (is_backup(url), bool(parts.query), len(url), url)
 
 
 def lsh_params(num_perm: int) -> tuple[int, int]:

@@ -355,7 +355,7 @@ def _homes(seen: list[_Seen], keepers: Iterable[int], sitewide: Sitewide) -> dic
     return {index: site for site, index in best.items()}
 
 
-def _url_rank(page: _Seen) -> tuple[int, int, str]:
+def _url_rank(page: _Seen) -> tuple[bool, bool, int, str]:
     return url_preference(page.evidence.canonical or page.url)
 
 
