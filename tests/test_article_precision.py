@@ -1,6 +1,6 @@
-"""An article's text is the article: teasers, author boxes, captions, newsletter boxes and
-decks inside its container stay out, hidden metadata copies never become the text, and
-figures of code or tables stay in."""
+"""An article's text is the article: teasers, author boxes, captions, newsletter boxes,
+decks and trailing link lists inside its container stay out, hidden metadata copies never
+become the text, and figures of code or tables stay in."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def test_surroundings_inside_the_article_container_are_left_out() -> None:
         "Ten stretches for runners",  # related teasers
         "writes about endurance sport",  # author bio
         "in your inbox",  # newsletter box
+        "More from Trail Weekly",  # a trailing link list and its heading
+        "Gaiters, poles",
     ):
         assert aside not in text
     assert page.author == "Dana Reyes"

@@ -69,6 +69,7 @@ LINK_LIST_DENSITY = 0.35
 MAX_FORM_SHARE = 0.3  # ASP.NET pages wrap the whole page in one <form>
 MAX_BUTTON_CHARS = 30  # longer button text is content (accordion questions)
 MIN_MAIN_SHARE = 0.3
+TRAILING_LINK_DENSITY = 0.5  # a line this much link, after the running text, is a teaser
 MAX_ASIDE_SHARE = 0.25  # a box named "comments" holding more is the page's container
 GOOD_PARAGRAPH_CHARS = 80
 MAX_GOOD_LINK_DENSITY = 0.3
@@ -449,7 +450,21 @@ def focus_main(blocks: list[Block], aside: set[int] | frozenset[int] = frozenset
         if gained_strong:
             depth = above
     _keep_only(blocks, good, chain[depth], chain[depth - 1] if depth else None)
+    _drop_trailing_links(blocks, max(good))
     return chain[depth]
+
+
+def _drop_trailing_links(blocks: list[Block], last_text: int) -> None:
+    """The link lists ("Read more", related stories) that end the main text after the
+    article's last paragraph of running text, and the headings that title them, are not
+    the article. Only the trailing run goes: a list with text after it stays whole."""
+    for i in range(len(blocks) - 1, last_text, -1):
+        block = blocks[i]
+        if not block.main or block.chrome:
+            continue
+        if block.link_density < TRAILING_LINK_DENSITY and block.kind != "heading":
+            return
+        block.main = False
 
 
 def _container(block: Block) -> int:
