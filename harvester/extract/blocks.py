@@ -171,6 +171,8 @@ class _Walker:
 
     def text(self, value: str | None) -> None:
         if value:
+            if not self.buf and value.isspace():
+                return  # indentation between blocks: nothing to read, nothing to flush
             if not self.pre_depth and ("\n" in value or "\r" in value):
                 value = value.replace("\r", " ").replace("\n", " ")  # only <br> breaks lines
             self.buf.append(value)
