@@ -39,6 +39,7 @@ MULTIBYTE = frozenset(
     "euc_kr cp949 johab cp950 hz".split()
 )
 _TITLE = re.compile(r"<title[^>]*>([^<]*)</title>", re.I)
+_BASE_HREF = etree.XPath("string(//base/@href)")
 _ANCHORS = etree.XPath("//a[@href] | //area[@href]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
@@ -202,7 +203,7 @@ def parse_html(body: bytes, url: str, http_charset: str | None = None) -> Docume
             tree = lxml.html.document_fromstring(flattened(text), parser=_parser())
     except (etree.ParserError, ValueError) as exc:
         raise ParseError(f"unparseable HTML: {exc}") from exc
-    base_href = str(tree.xpath("string(//base/@href)"))
+    base_href = str(_BASE_HREF(tree))
     base_url = resolve(url, base_href) if base_href else None
     return Document(url=url, tree=tree, base_url=base_url or url)
 
@@ -220,12 +221,12 @@ def links(doc: Document) -> tuple[list[str], list[Attachment]]:
             if href in resolved
             else resolved.setdefault(href, resolve(doc.base_url, href))
         )
-        if not url:
-            continue
+        if not url or url in pages or url in documents:
+            continue  # menus and footers repeat their links: each URL is read once
         media_type = document_type(url)
         if media_type is None:
             pages.setdefault(url, None)
-        elif url not in documents:
+        else:
             text = " ".join((anchor.text_content() or anchor.get("alt") or "").split())
             documents[url] = Attachment(url=url, text=text, type=media_type)
     return list(pages), list(documents.values())

@@ -21,6 +21,10 @@ from .vocabulary import class_tokens
 _BREADCRUMBS = etree.XPath(
     "//@class[contains(., 'readcrumb')]/.. | //@aria-label[contains(., 'readcrumb')]/.."
 )
+_TIMES = etree.XPath("//time/@datetime")
+_CANONICAL = etree.XPath(
+    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
+)
 TITLE_SEPARATORS = re.compile(r"\s+[|–—·•»:]\s+|\s+-\s+|\s*::\s*")
 COPYRIGHT_OWNER = re.compile(
     r"(?:©|&copy;|\(c\)|copyright)\s*(?:©\s*)?(?:copyright\s*)?(?:\d{4}\s*(?:[-–]\s*\d{4})?\s*)?"
@@ -178,8 +182,8 @@ def dates(
     published = published or next(structured.microdata_texts(tree, "datePublished"), None)
     modified = modified or next(structured.microdata_texts(tree, "dateModified"), None)
     if not published:
-        times = tree.xpath("//time/@datetime")
-        published = str(times[0]) if times else None
+        times = _TIMES(tree)
+        published = str(times[0]) if isinstance(times, list) and times else None
     if not published:
         for block in blocks:
             match = POSTED_ON.search(block.text)
@@ -203,9 +207,8 @@ def language(tree: HtmlElement, metas: dict[str, str]) -> str | None:
 
 
 def canonical(doc: Document) -> str | None:
-    for href in doc.tree.xpath(
-        "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
-    ):
+    hrefs = _CANONICAL(doc.tree)
+    for href in hrefs if isinstance(hrefs, list) else []:
         return resolve(doc.base_url, str(href))
     return None
 
