@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .extract import extract_page
 from .fetch import REDIRECTS
@@ -202,7 +202,7 @@ def read_warcs(paths: list[Path], summary: Summary) -> list[Page]:
         try:
             for response in read_warc(path, MAX_FILE_BYTES):
                 url = _normalized(response.url)
-                if response.purpose:  # robots.txt or a sitemap the crawl read: not a page
+                if _metadata(response):
                     continue
                 if url is not None and response.status != NOT_MODIFIED:
                     captures.pop(url, None)  # keep capture order: the last one's place
@@ -215,6 +215,16 @@ def read_warcs(paths: list[Path], summary: Summary) -> list[Page]:
     summary.non_html += sum(c.non_html for c in captures.values())
     summary.failures += [c.failure for c in captures.values() if c.failure is not None]
     return list(pages.values())
+
+
+def _metadata(response: WarcResponse) -> bool:
+    """robots.txt, or a sitemap the crawl read (marked so by harvester; by its name in
+    other tools' captures, when it failed): never a page, nor a page's failure."""
+    path = urlsplit(response.url).path.lower()
+    if response.purpose or path == "/robots.txt":
+        return True
+    name = path.rsplit("/", 1)[-1]
+    return response.status >= 400 and name.startswith("sitemap") and ".xml" in name
 
 
 def _normalized(url: str) -> str | None:

@@ -344,7 +344,7 @@ def test_warc_of_a_crawl_gives_the_crawl_records(site: Server, tmp_path: Path) -
             )
     offline = tmp_path / "offline.jsonl"
     result = run_cli("extract", str(archive), "-o", str(offline), "--quiet")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode in (0, 1), result.stderr  # 1: 4xx captured, failures as live
 
     def comparable(path: Path) -> list[dict[str, Any]]:
         records = [{**r, "fetched_at": None} for r in read_records(path)]
