@@ -261,6 +261,15 @@ def main() -> int:
             f"| {name} | {speed[name]:.1f} | {speed[name] / base:.2f}x | "
             f"{precision:.3f} | {recall:.3f} | {f1:.3f} |"
         )
+    scored = [(html, url, truth) for html, url, truth in pages if truth is not None]
+    titled = prf(
+        [score(render(harvester_page(html, url).blocks), truth) for html, url, truth in scored]
+    )
+    lines += [
+        "",
+        "harvester's whole record text, its title line kept: precision {:.3f}, recall {:.3f}, "
+        "F1 {:.3f}.".format(*titled),
+    ]
     ratio = speed["harvester"] / base
     precision, recall, f1 = found.overall("harvester")
     goals = [
