@@ -400,3 +400,23 @@ def test_hostile_urls_stay_inside_and_get_distinct_files(tmp_path: Path) -> None
             assert part.casefold() not in {"con", "prn", "aux", "nul", "com1", "lpt1"}
             assert not any(ord(char) < 32 or char in '\\:*?"<>|' for char in part)
         assert read_markdown(path)[0]["source_url"] in HOSTILE
+
+
+def test_listing_page_links_each_entry() -> None:
+    from harvester.models import Entry
+
+    listing = page(
+        "/blog/",
+        title="Blog",
+        kind="listing",
+        text="# Blog\n\nNews from the clinic.\n\n## Knee *pain*\n\nWhy knees hurt.\n\n## Shin splints",
+        entries=[
+            Entry("Knee *pain*", SITE + "/blog/knee-pain.html", "Why knees hurt.", "2019-03-04"),
+            Entry("Shin splints", SITE + "/blog/shin-splints/"),
+        ],
+    )
+    _, body = markdown_of(listing, "blog/_index.md").split("---\n", 2)[1:]
+    assert "News from the clinic." in body
+    assert "- [Knee \\*pain\\*](/blog/knee-pain/) (2019-03-04): Why knees hurt." in body
+    assert "- [Shin splints](/blog/shin-splints/)" in body
+    assert body.count("Shin splints") == 1  # the entries replace the teasers' text

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from ..models import QA, Person, QARecord, Record
-from .slugs import slug_path, stem_of, text_slug
+from .slugs import site_path, slug_path, stem_of, text_slug
 
 TITLE_CHARS = 120
 _INLINE = re.compile(r"([\\`*_\[\]{}<>&|~])")
@@ -185,7 +185,33 @@ def body_of(record: Record | QARecord) -> str:
         return _join([*lead, qa_body(single, heading=False)])
     if record.kind == "qa" and record.qa:
         return qa_page_body(record)
+    if record.kind == "listing" and record.entries:
+        return listing_body(record)
     return blocks_markdown(record.text, title=record.title)
+
+
+def listing_body(record: Record) -> str:
+    """A listing page (blog home, archive): the text before its first entry, then each
+    entry as a link to its page on the new site, with its date and excerpt."""
+    titles = {_key(entry.title) for entry in record.entries}
+    intro: list[str] = []
+    for chunk in _chunks(record.text):
+        if _key(chunk.lstrip("#- ")) in titles:
+            break
+        intro.append(chunk)
+    return _join([blocks_markdown("\n\n".join(intro), title=record.title), _entries(record)])
+
+
+def _entries(record: Record) -> str:
+    lines = []
+    for entry in record.entries:
+        # Where the entry's page lands by its URL; a renamed page is reached by redirect.
+        target = site_path(slug_path(entry.url) + ".md")
+        link = f"[{escape_line(_flat(entry.title))}]({target})"
+        date = f" ({escape_line(entry.date)})" if entry.date else ""
+        excerpt = f": {escape_line(_flat(entry.excerpt))}" if entry.excerpt else ""
+        lines.append(f"- {link}{date}{excerpt}")
+    return "\n".join(lines)
 
 
 def qa_page_body(record: Record) -> str:
