@@ -409,7 +409,8 @@ def test_listing_page_links_each_entry() -> None:
         "/blog/",
         title="Blog",
         kind="listing",
-        text="# Blog\n\nNews from the clinic.\n\n## Knee *pain*\n\nWhy knees hurt.\n\n## Shin splints",
+        text="# Blog\n\nNews from the clinic.\n\n## Knee *pain*\n\nWhy knees hurt.\n\n"
+        "## Shin splints",
         entries=[
             Entry("Knee *pain*", SITE + "/blog/knee-pain.html", "Why knees hurt.", "2019-03-04"),
             Entry("Shin splints", SITE + "/blog/shin-splints/"),
