@@ -55,6 +55,7 @@ class CrawlOptions:
     transport: httpx.AsyncBaseTransport | None = None  # instead of the network (tests)
     render: str = DEFAULTS.render
     workers: int = field(default_factory=DEFAULTS.resolved_workers)
+    inline_first: int = 0  # pages read inline before the workers start (see _Pool)
     fetch: FetchConfig = field(default_factory=FetchConfig)
 
 
@@ -139,7 +140,7 @@ class _Crawler:
     robots: Robots = field(init=False)
     requests: int = 0
     progress: Progress | None = None
-    pool: Executor | None = None
+    pool: _Pool | None = None
     fetched: int = 0
     failed: int = 0
     listed: Callable[[str], None] | None = None
@@ -175,7 +176,7 @@ class _Crawler:
         self.requests = run_stats.get("requests", 0)
         if self.options.max_time is not None:
             self.stop_at = time.monotonic() + self.options.max_time
-        with _worker_pool(self.options.workers) as self.pool:
+        with _worker_pool(self.options.workers, self.options.inline_first) as self.pool:
             async with (
                 self.new_fetcher() as fetcher,
                 self.browser_for(fetcher) as self.browser,
@@ -393,10 +394,11 @@ class _Crawler:
             result.fetched_at,
             "http",
         )
+        executor = self.pool.executor() if self.pool is not None else None
         try:
-            if self.pool is None:
+            if executor is None:
                 return job()
-            return await asyncio.get_running_loop().run_in_executor(self.pool, job)
+            return await asyncio.get_running_loop().run_in_executor(executor, job)
         except ParseError as exc:
             return str(exc)
 
@@ -545,18 +547,39 @@ async def _settled(tasks: set[asyncio.Task[tuple[FrontierItem, Outcome]]]) -> No
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-@contextmanager
-def _worker_pool(workers: int) -> Iterator[Executor | None]:
+@dataclass
+class _Pool:
     """Processes for the per-page stages, so that parsing and extraction use the other
-    cores while the event loop fetches; 0 workers runs them inline."""
-    if workers <= 0:
-        yield None
-        return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["harvester.page"])
-    start_fork_server()
-    pool = ProcessPoolExecutor(workers, context, initializer=init_worker, initargs=(os.getpid(),))
+    cores while the event loop fetches; 0 workers runs them inline. With `inline_first`,
+    the first pages are read inline and the processes start only for a larger crawl: a
+    small site is read before a pool would have started."""
+
+    workers: int
+    inline_first: int = 0
+    inline: int = 0
+    started: ProcessPoolExecutor | None = None
+
+    def executor(self) -> Executor | None:
+        if self.workers <= 0:
+            return None
+        if self.started is None and self.inline < self.inline_first:
+            self.inline += 1
+            return None
+        if self.started is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["harvester.page"])
+            start_fork_server()
+            self.started = ProcessPoolExecutor(
+                self.workers, context, initializer=init_worker, initargs=(os.getpid(),)
+            )
+        return self.started
+
+
+@contextmanager
+def _worker_pool(workers: int, inline_first: int = 0) -> Iterator[_Pool]:
+    pool = _Pool(workers, inline_first)
     try:
         yield pool
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool.started is not None:
+            pool.started.shutdown(wait=True, cancel_futures=True)

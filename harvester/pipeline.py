@@ -17,10 +17,11 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .changes import Event
@@ -42,7 +43,7 @@ from .output import (
 from .progress import Progress
 from .report import Summary, format_summary
 from .review import render_report
-from .settings import Settings
+from .settings import BY_NAME, Settings
 from .sinks import Sink, SinkError, open_sink, sink_name
 from .sinks.file import FileSink
 from .sitemaps import parse_date
@@ -51,6 +52,8 @@ from .state.sqlite import SqliteState, StateError
 from .urls import MAX_URL_LENGTH, InvalidURL, Scope, host_of, normalize
 from .warc import WarcError, WarcWriter
 
+T = TypeVar("T")
+INLINE_PAGES = 25  # without --workers, a crawl this small is read without a pool
 EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 STATE_DIR = Path("data") / "state"
 Found = Record | QARecord | Event
@@ -434,33 +437,32 @@ def crawl_options(settings: Settings) -> CrawlOptions:
     s = settings
     if s.sitemap_only and s.no_sitemaps:
         raise RunError("--sitemap-only fetches what the sitemaps list: leave out --no-sitemaps")
-    return CrawlOptions(
-        max_pages=s.max_pages,
-        max_depth=s.max_depth,
-        concurrency=s.concurrency,
-        max_per_template=s.max_per_template,
-        max_query_variants=s.max_query_variants,
-        ignore_robots=s.ignore_robots,
-        sitemaps=not s.no_sitemaps,
-        render=s.render,
-        sitemap_only=s.sitemap_only,
-        since=_since(s.since),
-        max_time=s.max_time,
-        workers=s.resolved_workers(),
-        fetch=FetchConfig(
-            user_agent=s.user_agent,
-            timeout=s.timeout,
-            deadline=s.deadline,
-            delay=s.delay,
-            per_host=s.per_host,
-            retries=s.retries,
-            max_bytes=s.max_bytes,
-            headers=_headers(s.header),
-            cookies=_cookies(s.cookies),
-            auth=_auth(s.auth),
-            proxy=_proxy(s.proxy),
-        ),
+    fetch = stage_options(
+        FetchConfig,
+        s,
+        headers=_headers(s.header),
+        cookies=_cookies(s.cookies),
+        auth=_auth(s.auth),
+        proxy=_proxy(s.proxy),
     )
+    return stage_options(
+        CrawlOptions,
+        s,
+        sitemaps=not s.no_sitemaps,
+        since=_since(s.since),
+        workers=s.resolved_workers(),
+        inline_first=INLINE_PAGES if s.workers is None else 0,
+        fetch=fetch,
+    )
+
+
+def stage_options(kind: type[T], settings: Settings, **computed: Any) -> T:
+    """A stage's options from the settings: each field named like a setting takes its
+    value, so a new setting reaches its stage by its name alone; `computed` gives the
+    fields whose values are made from settings."""
+    named = {f.name for f in fields(kind)} & BY_NAME.keys()  # type: ignore[arg-type]
+    values = {name: getattr(settings, name) for name in named - computed.keys()}
+    return kind(**values, **computed)
 
 
 PASSWORD_VARIABLE = "HARVESTER_PASSWORD"
@@ -527,14 +529,7 @@ def _since(text: str | None) -> datetime | None:
 
 
 def dedup_options(settings: Settings) -> DedupOptions:
-    s = settings
-    return DedupOptions(
-        similarity=s.similarity,
-        num_perm=s.num_perm,
-        shingle_size=s.shingle_size,
-        template_min_pages=s.template_min_pages,
-        template_min_share=s.template_min_share,
-    )
+    return stage_options(DedupOptions, settings)
 
 
 # --- inputs --------------------------------------------------------------------------

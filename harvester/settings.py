@@ -291,7 +291,8 @@ class Settings:
     workers: int | None = _setting(
         None,
         "Processes that parse and extract pages while the crawler fetches; 0 does it in "
-        "the crawling process [default: one per core but one; the library: 0].",
+        "the crawling process [default: one per core but one, started once a crawl is "
+        "larger than a small site; the library: 0].",
         type=click.IntRange(0, 64),
         commands=(CRAWL,),
         library=0,

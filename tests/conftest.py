@@ -196,6 +196,20 @@ def read_records(path: Path, schema: dict[str, Any] | None = None) -> list[dict[
     return records
 
 
+def read_terminal(terminal: int) -> bytes:
+    """All a child wrote to a pseudo-terminal, until it closed its end."""
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    return shown
+
+
 def wait_until(check: Callable[[], bool], seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while not check():

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import Server, read_records, run_cli, serve, wait_until
+from conftest import Server, read_records, read_terminal, run_cli, serve, wait_until
 
 from harvester.warc import WarcWriter, read_warc
 
@@ -400,15 +400,7 @@ def test_records_go_to_stdout_when_stderr_is_a_terminal(site: Server, tmp_path: 
             cwd=tmp_path,
         )
         os.close(stderr)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(terminal, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            shown += chunk
+        shown = read_terminal(terminal)
         child.wait(timeout=60)
     os.close(terminal)
     assert child.returncode == 0

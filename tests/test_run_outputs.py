@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SAMPLE_SITE, Server, read_records, run_cli, wait_until
+from conftest import SAMPLE_SITE, Server, read_records, read_terminal, run_cli, wait_until
 
 SITE_RECORDS = 14
 HARVESTER = [sys.executable, "-m", "harvester"]
@@ -136,15 +136,7 @@ def test_progress_and_records_on_one_terminal_stay_apart(
         stderr=child_end,
     )
     os.close(child_end)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(terminal, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
+    shown = read_terminal(terminal)
     child.wait(timeout=60)
     os.close(terminal)
     lines = shown.decode().replace("\r\n", "\n").split("\n")
