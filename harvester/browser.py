@@ -17,14 +17,18 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from http.cookiejar import CookieJar
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from .fetch import FetchConfig
 from .files import InputError
 from .urls import Scope, host_of, resolve
 
 if TYPE_CHECKING:
+    from playwright._impl._api_structures import SetCookieParam
     from playwright.async_api import (
         APIResponse,
         Page,
@@ -173,6 +177,7 @@ class Browser:
     max_bytes: int = 10 * 1024 * 1024
     concurrency: int = 2
     executable: str | None = None
+    request: FetchConfig | None = None  # the crawl's headers, cookies, auth and proxy
     _playwright: Playwright | None = field(default=None, init=False, repr=False)
     _chromium: Chromium | None = field(default=None, init=False, repr=False)
     _slots: asyncio.Semaphore = field(init=False, repr=False)
@@ -241,8 +246,13 @@ class Browser:
     ) -> tuple[str, str]:
         assert self._chromium is not None, "Browser used outside 'async with'"
         context = await self._chromium.new_context(
-            user_agent=self.user_agent, service_workers="block", accept_downloads=False
+            user_agent=self.user_agent,
+            service_workers="block",
+            accept_downloads=False,
+            **context_options(self.request),
         )
+        if self.request is not None and self.request.cookies is not None:
+            await context.add_cookies(browser_cookies(self.request.cookies))
         try:
             page = await context.new_page()
             document = _Document(url, body, content_type or "text/html; charset=utf-8", page)
@@ -361,10 +371,54 @@ async def open_browser(
     user_agent: str,
     timeout: float,
     max_bytes: int,
+    request: FetchConfig | None = None,
 ) -> AsyncIterator[Browser | None]:
     """A Browser when pages may be rendered (`mode` auto or always), else None."""
     if mode == "never":
         yield None
         return
-    async with Browser(scope, allowed, turn, user_agent, timeout, max_bytes) as browser:
+    browser = Browser(scope, allowed, turn, user_agent, timeout, max_bytes, request=request)
+    async with browser:
         yield browser
+
+
+def context_options(request: FetchConfig | None) -> dict[str, Any]:
+    """The crawl's request options as Playwright takes them: a rendered page's requests
+    carry the same headers, credentials and proxy as the crawl's own."""
+    if request is None:
+        return {}
+    options: dict[str, Any] = {}
+    if request.headers:
+        options["extra_http_headers"] = dict(request.headers)
+    if request.auth is not None:
+        user, password = request.auth
+        # Sent with every request, as the crawl sends it, not only after a 401.
+        options["http_credentials"] = {"username": user, "password": password, "send": "always"}
+    if request.proxy is not None:
+        parts = urlsplit(request.proxy)
+        server = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        proxy = {"server": server}
+        if parts.username:
+            proxy |= {
+                "username": unquote(parts.username),
+                "password": unquote(parts.password or ""),
+            }
+        options["proxy"] = proxy
+    return options
+
+
+def browser_cookies(jar: CookieJar) -> list[SetCookieParam]:
+    """cookies.txt as the browser context takes it."""
+    cookies: list[SetCookieParam] = []
+    for cookie in jar:
+        one: SetCookieParam = {
+            "name": cookie.name,
+            "value": cookie.value or "",
+            "domain": cookie.domain,
+            "path": cookie.path or "/",
+            "secure": cookie.secure,
+        }
+        if cookie.expires is not None:
+            one["expires"] = float(cookie.expires)
+        cookies.append(one)
+    return cookies

@@ -353,6 +353,7 @@ class _Crawler:
             user_agent=config.user_agent,
             timeout=config.timeout,
             max_bytes=config.max_bytes,
+            request=config,
         )
 
     async def may_load(self, fetcher: Fetcher, url: str) -> bool:

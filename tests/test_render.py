@@ -137,8 +137,9 @@ def test_auto_renders_a_faq_that_scripts_insert(js_site: Server, tmp_path: Path)
 
     # Worker processes read the rendered page as they read a fetched one.
     result = run_cli(
-        "crawl", url, "-o", str(tmp_path / "auto.jsonl"), "--delay", "0", "--render", "auto"
-    )
+        "crawl", url, "-o", str(tmp_path / "auto.jsonl"), "--delay", "0", "--render", "auto",
+        "--workers", "1",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     auto = read_records(tmp_path / "auto.jsonl")
     assert questions(auto) == FAQ
@@ -213,3 +214,28 @@ def test_no_chromium_is_one_line_before_crawling(js_site: Server, tmp_path: Path
     assert result.returncode == 2
     assert result.stderr == f"harvester: error: {MISSING}\n"
     assert js_site.requests == []
+
+
+@needs_chromium
+def test_a_rendered_pages_requests_carry_the_crawls_headers_and_auth(
+    js_site: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = js_site.url + "app.html"
+    found = crawl(
+        url,
+        tmp_path / "auto.jsonl",
+        "--render",
+        "auto",
+        "-H",
+        "X-Clinic-Token: t0ken-value",
+        "--auth",
+        "editor:s3cret-pass",
+    )
+    assert questions(found) == FAQ
+    scripted = [
+        p for p in js_site.headers("X-Clinic-Token") if p.startswith(("/static/", "/data/"))
+    ]
+    assert scripted  # the app's own requests were made...
+    for path in scripted:  # ...with the crawl's header and credentials
+        assert js_site.headers("X-Clinic-Token")[path] == ["t0ken-value"]
+        assert js_site.headers("Authorization")[path][0] == "Basic ZWRpdG9yOnMzY3JldC1wYXNz"
