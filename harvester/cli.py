@@ -17,13 +17,16 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import click
 
 from . import __version__
 from .config import ConfigError, default_map, find_config, show
 from .settings import CRAWL, DEDUP, DELIVER, EXTRACT, MAP, from_command, with_options
+
+if TYPE_CHECKING:
+    from .state import CrawlState
 
 EXIT_USAGE, EXIT_FATAL, EXIT_INTERRUPTED = 2, 3, 130
 LOOKS_LIKE_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:/|www\.)", re.IGNORECASE)
@@ -245,19 +248,21 @@ def deliver_command(urls: tuple[str, ...], **values: Any) -> None:
     """
     from .pipeline import RunError, default_state_path, deliver_to, open_feed, seeds_of
     from .report import Summary, format_delivery
-    from .state.sqlite import SqliteState, StateError
+    from .state.sqlite import StateError
 
     settings = from_command(values)
     if settings.state is None and not urls:
         fail("give the crawl's URLs or its --state file")
     try:
-        path = settings.state or default_state_path(seeds_of(urls))
-        if not path.exists():
-            fail(f"no crawl state at {path}: run `harvester crawl` first")
+        where = settings.state or default_state_path(seeds_of(urls))
+        if isinstance(where, Path) and not where.exists():
+            fail(f"no crawl state at {where}: run `harvester crawl` first")
+        if isinstance(where, str) and not urls:
+            fail("give the crawl's URLs: they name its state in the database")
         feed = open_feed(settings)
         if not feed:
             fail("nothing to deliver to: give --sink URL or --changes FILE")
-        state = SqliteState(path)
+        state = _open_delivery_state(where, urls)
     except (RunError, StateError) as exc:
         fail(str(exc), getattr(exc, "exit_code", EXIT_USAGE))
     summary = Summary()
@@ -268,8 +273,33 @@ def deliver_command(urls: tuple[str, ...], **values: Any) -> None:
             sink.close()
         state.close()
     if not settings.quiet:
-        click.echo(format_delivery(summary, str(path)), err=True)
+        click.echo(format_delivery(summary, _state_name(where)), err=True)
     sys.exit(summary.exit_code)
+
+
+def _open_delivery_state(where: Path | str, urls: tuple[str, ...]) -> CrawlState:
+    """The crawl's state file, or its job in a PostgreSQL database (which must exist)."""
+    from .pipeline import default_state_path, seeds_of
+    from .state.sqlite import SqliteState
+
+    if isinstance(where, Path):
+        return SqliteState(where)
+    from .state.postgres import PostgresState
+
+    state = PostgresState(where, default_state_path(seeds_of(urls)).stem)
+    if not state.exists():
+        state.close()
+        fail(f"no crawl state for {' '.join(urls)} on {state.name}: run `harvester crawl` first")
+    return state
+
+
+def _state_name(where: Path | str) -> str:
+    """What the summary calls the state: never a database password."""
+    if isinstance(where, Path):
+        return str(where)
+    from .state.postgres import host_name
+
+    return host_name(where)
 
 
 def run() -> None:

@@ -214,6 +214,10 @@ class _Job:
         s = self.settings
         if s.state is None and not self.console:
             return MemoryState()  # the library without a state file
+        if isinstance(s.state, str):
+            from .state.postgres import PostgresState  # psycopg only for a database
+
+            return PostgresState(s.state, default_state_path(self.seeds).stem, fresh=s.fresh)
         path = s.state or default_state_path(self.seeds)
         if s.fresh:
             for suffix in ("", "-wal", "-shm"):

@@ -97,6 +97,28 @@ def _setting(
     return field(default=default, metadata=meta)
 
 
+class StateLocation(click.Path):
+    """A state file's path, or a `postgresql://` URL kept as text: one setting, two
+    backends, told apart here once."""
+
+    name = "path or URL"
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if state_url(value):
+            return value
+        return super().convert(value, param, ctx)
+
+
+def state_url(value: object) -> bool:
+    """Whether a `--state` value names a PostgreSQL database rather than a file."""
+    if not isinstance(value, str) or "://" not in value:
+        return False
+    return value.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
 _PATH = click.Path(path_type=Path)
 _FILE = click.Path(path_type=Path, dir_okay=False)
 _FEED = (CRAWL, DELIVER)
@@ -328,13 +350,14 @@ class Settings:
         commands=(CRAWL,),
         metavar="FILE",
     )
-    state: Path | None = _setting(
+    state: Path | str | None = _setting(
         None,
-        "Crawl state (SQLite) for resuming and incremental runs "
+        "Crawl state for resuming and incremental runs: a SQLite file, or a "
+        "postgresql:// URL shared by many crawls "
         "[default: data/state/<site>-<hash>.sqlite; the library: in memory].",
-        type=_PATH,
+        type=StateLocation(),
         commands=(CRAWL, DELIVER),
-        metavar="FILE",
+        metavar="FILE|URL",
     )
     fresh: bool = _setting(
         False,
