@@ -23,9 +23,8 @@ from .vocabulary import (
     NEVER_CHROME,
     chrome_role,
     chrome_tag,
-    hidden_by_style,
+    hidden_attributes,
     name_marks,
-    names_of,
     tokens,
 )
 
@@ -147,6 +146,23 @@ class _Span:
         return self.itemprop == value
 
 
+def _attributes(el: HtmlElement) -> tuple[str, str, str, bool]:
+    """An element's class and id (as `names_of` joins them), role, itemprop and hidden
+    state, from one read of its attributes: most elements have none, and one call then
+    answers all six lookups."""
+    found = el.items()
+    if not found:
+        return " ", "", "", False
+    attrs = dict(found)
+    get = attrs.get
+    return (
+        f"{get('class', '')} {get('id', '')}",
+        get("role") or "",
+        get("itemprop") or "",
+        hidden_attributes(get("hidden"), get("style")),
+    )
+
+
 class _Walker:
     """One depth-first pass: blocks out of an inline buffer, and the size of every element.
 
@@ -214,6 +230,7 @@ class _Walker:
             self.flush()
         el_id, tag = self.next_id, el.tag
         self.next_id += 1
+        names, role, itemprop, hidden = _attributes(el)  # before the walk's own id is set
         _set_attribute(el, ID_ATTR, str(el_id))
         self.path.append(el_id)
         article = tag == "article"
@@ -233,11 +250,11 @@ class _Walker:
             self.chars - chars,
             self.links - links,
             tag,
-            names_of(el),
-            el.get("role") or "",
+            names,
+            role,
             self.article_depth > 0,
-            el.get("itemprop") or "",
-            hidden_by_style(el),
+            itemprop,
+            hidden,
         )
         self.path.pop()
 

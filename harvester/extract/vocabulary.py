@@ -123,8 +123,13 @@ def in_chrome(el: HtmlElement) -> bool:
 
 def hidden_by_style(el: HtmlElement) -> bool:
     """Never shown as the page loads: the `hidden` attribute or display:none."""
-    style = el.get("style")
-    return el.get("hidden") is not None or (
+    return hidden_attributes(el.get("hidden"), el.get("style"))
+
+
+def hidden_attributes(hidden: str | None, style: str | None) -> bool:
+    """`hidden_by_style` on attribute values already read (the block walk reads each
+    element's attributes once)."""
+    return hidden is not None or (
         style is not None and "display:none" in style.replace(" ", "").lower()
     )
 
