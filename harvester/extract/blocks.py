@@ -261,8 +261,9 @@ class _Walker:
     def children(self, el: HtmlElement) -> None:
         # Texts are tested here, not in text(): most nodes have no text or tail, and a
         # call per node is a tenth of the walk.
+        # A blank between blocks (most texts and tails) is dropped here, before the call.
         text = el.text
-        if text:
+        if text and (self.buf or not text.isspace()):
             self.text(text)
         text_of = self.text
         for child in el:
@@ -285,7 +286,7 @@ class _Walker:
                 else:
                     self.block(child)
             tail = child.tail
-            if tail:
+            if tail and (self.buf or not tail.isspace()):
                 text_of(tail)
 
 
