@@ -44,10 +44,15 @@ ITEM_WRAPPERS = frozenset({"p", "div", "span", "section", "figure", "blockquote"
 _BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n")
 HEADINGS = {f"h{n}": n for n in range(1, 7)}
 CELLS = frozenset({"td", "th"})
-_HAS_BLOCKS = etree.XPath(
-    "boolean(.//*[self::p or self::div or self::table or self::ul or self::ol or self::br"
-    " or self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6])"
-)
+# What makes a table cell a container of blocks rather than one line of a row.
+CELL_BLOCKS = ("p", "div", "table", "ul", "ol", "br", "h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _has_blocks(cell: HtmlElement) -> bool:
+    """A block element below the cell: lxml's tag iteration stops at the first, without
+    the set-up an XPath call costs per cell."""
+    return next(cell.iter(*CELL_BLOCKS), None) is not None
+
 
 # Semantic main-content containers, most telling first: (attribute, value) on an element.
 MAIN_MARKS = (
@@ -119,7 +124,7 @@ def element_id(el: HtmlElement) -> int | None:
     return int(value) if value is not None else None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Span:
     """What the walk learned of one block-level element, for decisions made after it."""
 
@@ -279,7 +284,7 @@ class _Walker:
                     self.link_depth -= 1
                 elif tag in INLINE:
                     self.children(child)
-                elif tag in CELLS and not _HAS_BLOCKS(child):
+                elif tag in CELLS and not _has_blocks(child):
                     if self.buf and "".join(self.buf).strip():
                         self.buf.append(" | ")
                     self.children(child)
