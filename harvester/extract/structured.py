@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -41,8 +42,20 @@ def load(text: str) -> Any:
     return None
 
 
-def scripts(tree: HtmlElement) -> Iterator[Any]:
+# Per page tree, its JSON-LD documents: metadata and Q&A ask for them five times a page.
+# Readers only read them; the entry goes with the tree.
+_SCRIPTS: WeakKeyDictionary[HtmlElement, list[Any]] = WeakKeyDictionary()
+
+
+def scripts(tree: HtmlElement) -> list[Any]:
     """Every readable <script type="application/ld+json"> of the page, in page order."""
+    found = _SCRIPTS.get(tree)
+    if found is None:
+        found = _SCRIPTS[tree] = list(_read_scripts(tree))
+    return found
+
+
+def _read_scripts(tree: HtmlElement) -> Iterator[Any]:
     for script in tree.iter("script"):
         if script.get("type", "").split(";")[0].strip().lower() == "application/ld+json":
             data = load(script.text or "")
