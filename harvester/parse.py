@@ -39,7 +39,6 @@ MULTIBYTE = frozenset(
     "euc_kr cp949 johab cp950 hz".split()
 )
 _TITLE = re.compile(r"<title[^>]*>([^<]*)</title>", re.I)
-_BASE_HREF = etree.XPath("string(//base/@href)")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 
 
@@ -202,9 +201,14 @@ def parse_html(body: bytes, url: str, http_charset: str | None = None) -> Docume
             tree = lxml.html.document_fromstring(flattened(text), parser=_parser())
     except (etree.ParserError, ValueError) as exc:
         raise ParseError(f"unparseable HTML: {exc}") from exc
-    base_href = str(_BASE_HREF(tree))
+    base_href = _base_href(tree)
     base_url = resolve(url, base_href) if base_href else None
     return Document(url=url, tree=tree, base_url=base_url or url)
+
+
+def _base_href(tree: lxml.html.HtmlElement) -> str:
+    """The first <base href>: a tag scan in C costs less than an XPath call."""
+    return next((href for base in tree.iter("base") if (href := base.get("href")) is not None), "")
 
 
 def links(doc: Document) -> tuple[list[str], list[Attachment]]:

@@ -109,7 +109,7 @@ def looks_like_chrome(span: _Span, share: float, density: float) -> bool:
         return True
     if tag == "form":
         return share < MAX_FORM_SHARE
-    if chrome_role(span.role):
+    if span.role and chrome_role(span.role):  # most elements have no role: no call
         return True
     if span.names == " ":
         return False

@@ -21,10 +21,7 @@ from .vocabulary import class_tokens
 _BREADCRUMBS = etree.XPath(
     "//@class[contains(., 'readcrumb')]/.. | //@aria-label[contains(., 'readcrumb')]/.."
 )
-_TIMES = etree.XPath("//time/@datetime")
-_CANONICAL = etree.XPath(
-    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
-)
+_XML_SPACES = str.maketrans("\t\n\r", "   ")  # what XPath's normalize-space collapses
 TITLE_SEPARATORS = re.compile(r"\s+[|–—·•»:]\s+|\s+-\s+|\s*::\s*")
 COPYRIGHT_OWNER = re.compile(
     r"(?:©|&copy;|\(c\)|copyright)\s*(?:©\s*)?(?:copyright\s*)?(?:\d{4}\s*(?:[-–]\s*\d{4})?\s*)?"
@@ -182,8 +179,10 @@ def dates(
     published = published or next(structured.microdata_texts(tree, "datePublished"), None)
     modified = modified or next(structured.microdata_texts(tree, "dateModified"), None)
     if not published:
-        times = _TIMES(tree)
-        published = str(times[0]) if isinstance(times, list) and times else None
+        published = next(
+            (value for time in tree.iter("time") if (value := time.get("datetime")) is not None),
+            None,
+        )
     if not published:
         for block in blocks:
             match = POSTED_ON.search(block.text)
@@ -207,9 +206,11 @@ def language(tree: HtmlElement, metas: dict[str, str]) -> str | None:
 
 
 def canonical(doc: Document) -> str | None:
-    hrefs = _CANONICAL(doc.tree)
-    for href in hrefs if isinstance(hrefs, list) else []:
-        return resolve(doc.base_url, str(href))
+    """The first <link rel="canonical" href>, found by a tag scan (cheaper than XPath)."""
+    for link in doc.tree.iter("link"):
+        href, rel = link.get("href"), link.get("rel")
+        if href is not None and rel and "canonical" in rel.translate(_XML_SPACES).split(" "):
+            return resolve(doc.base_url, href)
     return None
 
 
