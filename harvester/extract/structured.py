@@ -180,11 +180,22 @@ _ITEMS = etree.XPath("//@itemscope/..")  # attribute steps: libxml2 walks these 
 _NOT_THE_PAGE = frozenset({"Question", "Answer", "Comment"})  # their authors ask or reply
 
 
+# Per page tree, its microdata items: the date and author readers each ask.
+_ITEM_LISTS: WeakKeyDictionary[HtmlElement, list[HtmlElement]] = WeakKeyDictionary()
+
+
+def _items(tree: HtmlElement) -> list[HtmlElement]:
+    found = _ITEM_LISTS.get(tree)
+    if found is None:
+        found = _ITEM_LISTS[tree] = select(_ITEMS, tree)
+    return found
+
+
 def microdata_texts(tree: HtmlElement, name: str) -> Iterator[str]:
     """The values of property `name` on the page's microdata items (not on questions,
     answers or comments), in page order: an attribute value (content, datetime) or the
     element's text; a nested item (an author Person) gives its name."""
-    for item in select(_ITEMS, tree):
+    for item in _items(tree):
         if _NOT_THE_PAGE & item_types(item.get("itemtype")):
             continue
         found = item_prop(item, name, MICRODATA)
