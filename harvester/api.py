@@ -74,13 +74,8 @@ def harvest(
     """
     channel = _start(urls, emit, summary, settings)
     try:
-        while True:
-            kind, value = channel.items.get()
-            if kind == "done":
-                return
-            if kind == "error":
-                raise value
-            yield value
+        while not _finished(item := channel.items.get()):
+            yield item[1]
     finally:
         channel.stopped.set()
 
@@ -92,15 +87,18 @@ async def aharvest(
     is yielded to the event loop as soon as it is made."""
     channel = _start(urls, emit, summary, settings)
     try:
-        while True:
-            kind, value = await asyncio.to_thread(channel.items.get)
-            if kind == "done":
-                return
-            if kind == "error":
-                raise value
-            yield value
+        while not _finished(item := await asyncio.to_thread(channel.items.get)):
+            yield item[1]
     finally:
         channel.stopped.set()
+
+
+def _finished(item: tuple[str, Any]) -> bool:
+    """Whether the run has ended: "done", or its error, raised in the caller's thread."""
+    kind, value = item
+    if kind == "error":
+        raise value
+    return kind == "done"
 
 
 def _start(
