@@ -38,19 +38,36 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 class LazyGroup(click.Group):
-    """Commands whose module loads only when they are called (the HTTP service)."""
+    """Commands whose module loads only when they are called (the HTTP service); the
+    command list shows their one-line help without loading them."""
 
-    lazy: ClassVar[dict[str, str]] = {"serve": "harvester.serve:serve_command"}
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "serve": (
+            "harvester.serve:serve_command",
+            "Serve an HTTP API that extracts one page per request.",
+        )
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
-            module, attribute = self.lazy[name].split(":")
+            module, attribute = self.lazy[name][0].split(":")
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                rows.append((name, self.lazy[name][1]))
+            elif (command := super().get_command(ctx, name)) is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(
