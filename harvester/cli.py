@@ -23,7 +23,17 @@ import click
 
 from . import __version__
 from .config import ConfigError, default_map, find_config, show
-from .settings import CRAWL, DEDUP, DELIVER, EXTRACT, MAP, from_command, with_options
+from .settings import (
+    CRAWL,
+    DEDUP,
+    DELIVER,
+    EXPORT,
+    EXTRACT,
+    MAP,
+    WORK,
+    from_command,
+    with_options,
+)
 
 if TYPE_CHECKING:
     from .state import CrawlState
@@ -199,6 +209,46 @@ def map_command(urls: tuple[str, ...], **values: Any) -> None:
     sys.exit(1 if summary.failures else 0)
 
 
+@main.command(WORK)
+@with_options(WORK)
+def work_command(**values: Any) -> None:
+    """Work on a shared crawl job until it is done: claim a host no other worker holds,
+    fetch and extract its pages politely, hand it back; deduplicate each site as its
+    last page is done. Start as many workers as you like, on any machines, at any time;
+    a worker that dies gives its hosts to the others when its --lease runs out. A job is
+    started by `harvester crawl URL... --state URL --job NAME` (a worker too), and its
+    records are written by `harvester export`.
+
+    Example: harvester work --state postgresql://crawler@db/harvester --job clinics
+    """
+    from .pipeline import Crawl
+
+    _need_job(values)
+    _run(Crawl([]), {**values, "output": None})
+
+
+@main.command(EXPORT)
+@with_options(EXPORT)
+def export_command(**values: Any) -> None:
+    """Write the records of a finished shared crawl job, in any format: one record per
+    page, copies of a page on another site of the job folded into it as aliases.
+
+    Example: harvester export --state postgresql://crawler@db/harvester --job clinics
+    -o clinics.jsonl
+    """
+    from .pipeline import Exported
+
+    _need_job(values)
+    _run(Exported(values["job"]), values)
+
+
+def _need_job(values: dict[str, Any]) -> None:
+    if not values.get("job"):
+        fail("give --job NAME, and --state postgresql://… for the job's database")
+    if not isinstance(values.get("state"), str):
+        fail(f"--job {values['job']}: give --state postgresql://… (the job's database)")
+
+
 def _need_urls(urls: tuple[str, ...], values: dict[str, Any]) -> None:
     if not urls and values.get("input_file") is None:
         fail("give a URL, or a file of URLs with -i FILE")
@@ -249,6 +299,9 @@ def _run(source: Any, values: dict[str, Any]) -> NoReturn:
         click.echo(f"harvester: {exc}", err=True)
         sys.exit(exc.exit_code)
     except RunError as exc:
+        if exc.exit_code == 0:  # nothing to do: not an error
+            click.echo(f"harvester: {exc}", err=True)
+            sys.exit(0)
         fail(str(exc), exc.exit_code)
     sys.exit(summary.exit_code)
 

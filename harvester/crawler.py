@@ -106,6 +106,7 @@ async def crawl(
     warc: WarcWriter | None = None,
     progress: Progress | None = None,
     listed: Callable[[str], None] | None = None,
+    site_done: Callable[[str], None] | None = None,
 ) -> PageSource:
     """Fetch, parse and extract every in-scope page reachable from the seeds; returns
     a source that reads the pages again from the crawl state.
@@ -113,17 +114,21 @@ async def crawl(
     `start` is the answer of `state.start(seeds)` when the caller needed it first. With
     `options.listing`, each URL that would be fetched goes to `listed` instead. Raises
     TimeLimit when `options.max_time` stops it.
+
+    In a shared job (`start.joined`) only the worker that began the run queues the seeds
+    and reads the sitemaps, holding the seeds' hosts meanwhile (a joining worker crawls
+    the job's seeds); each worker calls `site_done` with each site whose last URL it
+    handled.
     """
     state = state or MemoryState()
     start = start or state.start(seeds)
     summary.resumed = start.resumed
     crawler = _Crawler(scope or Scope.from_seeds(seeds), options, summary, state, warc)
     crawler.progress, crawler.listed = progress, listed
-    if not start.resumed and not options.sitemap_only:
-        with state.transaction():
-            for seed in seeds:
-                crawler.enqueue(seed, 0, None, force=True)
-    await crawler.run(seeds)
+    crawler.joined, crawler.site_done = start.joined, site_done
+    if not start.joined and not start.resumed and not options.sitemap_only:
+        crawler.add_seeds(seeds)
+    await crawler.run(seeds, discover=not start.resumed)
     state.crawl_done()
     return crawler.finish()
 
@@ -146,6 +151,8 @@ class _Crawler:
     listed: Callable[[str], None] | None = None
     stop_at: float | None = None  # time.monotonic() of --max-time
     browser: Browser | None = None
+    joined: bool = False  # a worker of a shared job
+    site_done: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self.traps = TrapGuard(self.options.max_per_template, self.options.max_query_variants)
@@ -166,11 +173,23 @@ class _Crawler:
         self.state.seen.add(url)
         self.state.frontier.push(FrontierItem(url, depth))
 
-    async def run(self, seeds: list[str]) -> None:
+    def add_seeds(self, seeds: list[str]) -> None:
+        """The seeds queued; a shared job's worker that began the run leases their hosts
+        in the same transaction, so that no other worker fetches from them while it reads
+        their sitemaps."""
+        with self.state.transaction():
+            for seed in seeds:
+                self.enqueue(seed, 0, None, force=True)
+            if self.joined:
+                hosts = sorted({host_of(seed) for seed in seeds})
+                self.state.frontier.hold(hosts)  # type: ignore[attr-defined]
+
+    async def run(self, seeds: list[str], discover: bool = True) -> None:
         """Crawl until the frontier is empty or --max-pages requests were made.
 
         Sitemap discovery is done again on resume until a run has recorded its end: its
-        pages are queued in the transaction that records it.
+        pages are queued in the transaction that records it. In a shared job only the
+        worker that began the run (`discover`) reads the sitemaps.
         """
         run_stats = self.state.stats.get("*")
         self.requests = run_stats.get("requests", 0)
@@ -193,8 +212,15 @@ class _Crawler:
                     self.options.fetch.user_agent,
                     ignore=self.options.ignore_robots,
                 )
-                if self.options.sitemaps and not run_stats.get(SITEMAPS_READ):
+                if self.joined:  # the next holder of a host waits for this one's delay
+                    self.state.frontier.wait_left = fetcher.gate.wait_left  # type: ignore[attr-defined]
+                    if discover and not self.options.sitemap_only:
+                        self.add_seeds(seeds)
+                reads_sitemaps = discover or not self.joined
+                if self.options.sitemaps and reads_sitemaps and not run_stats.get(SITEMAPS_READ):
                     await self.discover_in_time(fetcher, seeds)
+                if self.joined and discover:
+                    self.state.started()  # type: ignore[attr-defined]
                 await self.loop(fetcher)
         self.summary.over_limit += len(self.state.frontier)
         self.summary.trap_capped.update(self.traps.capped)
@@ -206,6 +232,8 @@ class _Crawler:
         done: set[asyncio.Task[tuple[FrontierItem, Outcome]]] = set()
         try:
             while True:
+                if self.joined:  # --max-pages counts the requests of every worker
+                    self.requests = self.state.stats.get("*").get("requests", 0)
                 while (
                     len(pending) < self.options.concurrency
                     and self.requests + len(pending) < self.options.max_pages
@@ -216,9 +244,13 @@ class _Crawler:
                         break
                     pending.add(asyncio.create_task(self.visit(fetcher, item)))
                 if not pending:
-                    break
+                    wait = self.idle()
+                    if wait is None:
+                        break
+                    await asyncio.sleep(wait)
+                    continue
                 done, pending = await asyncio.wait(
-                    pending, timeout=self.wait_time(), return_when=asyncio.FIRST_COMPLETED
+                    pending, timeout=self.poll_time(pending), return_when=asyncio.FIRST_COMPLETED
                 )
                 if not done and self.out_of_time(GRACE):
                     break  # what is still in flight is asked again on resuming
@@ -226,10 +258,36 @@ class _Crawler:
                     with self.state.transaction():
                         self.handle(*task.result())
                     self.report()
+                    self.sites_finished()
         finally:  # stopped (Ctrl-C, an error): what is in flight ends before the pool does
             await _settled(pending | done)
         if self.out_of_time() and len(self.state.frontier):
             raise TimeLimit()
+
+    def idle(self) -> float | None:
+        """Nothing in flight and nothing popped: how long to wait for more (a shared job's
+        other workers may still add URLs or hand back hosts); None to stop."""
+        if self.requests >= self.options.max_pages or self.out_of_time():
+            return None
+        return self.state.frontier.idle()
+
+    def poll_time(self, pending: set[asyncio.Task[tuple[FrontierItem, Outcome]]]) -> float | None:
+        """How long to wait for a request in flight; a shared job's worker with room
+        for more looks for a claimable host again meanwhile."""
+        wait = self.wait_time()
+        if not self.joined or len(pending) >= self.options.concurrency:
+            return wait
+        poll = self.state.frontier.idle()
+        if poll is None:
+            return wait
+        return poll if wait is None else min(wait, poll)
+
+    def sites_finished(self) -> None:
+        """A shared job's sites whose last URL this worker handled: deduplicated now."""
+        if self.site_done is None:
+            return
+        for site in self.state.frontier.finished_sites():  # type: ignore[attr-defined]
+            self.site_done(site)
 
     def new_fetcher(self) -> Fetcher:
         return Fetcher(self.options.fetch, self.scope, transport=self.options.transport)

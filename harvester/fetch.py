@@ -325,6 +325,17 @@ class HostGate:
                 self._next[host] = time.monotonic() + self.host_delay(host)
             yield
 
+    def sent(self, host: str) -> None:
+        """A request's headers are leaving now: the delay counts from here too. The turn
+        was given a moment earlier (a connection to open, a busy event loop), and it is
+        the server that must see the delay between the requests it gets."""
+        self._next[host] = max(self._next.get(host, 0.0), time.monotonic() + self.host_delay(host))
+
+    def wait_left(self, host: str) -> float:
+        """Seconds until the host may be asked again: what a shared job's next holder of
+        the host must wait too."""
+        return max(0.0, self._next.get(host, 0.0) - time.monotonic())
+
     def hold_off(self, host: str, seconds: float) -> None:
         """The server asked us to wait (Retry-After): nobody asks this host before then."""
         self._next[host] = max(self._next.get(host, 0.0), time.monotonic() + seconds)
@@ -428,7 +439,18 @@ class Fetcher:
     async def __aenter__(self) -> Fetcher:
         if self._client is None:
             self._client = client_for(self.config, self._transport)
+            self._client.event_hooks["request"].append(self._sent)
         return self
+
+    async def _sent(self, request: httpx.Request) -> None:
+        """Each request tells the gate when its headers go out (httpcore's trace)."""
+        host = request.url.host
+
+        async def trace(event: str, info: dict[str, object]) -> None:
+            if event.endswith("send_request_headers.started"):
+                self.gate.sent(host)
+
+        request.extensions["trace"] = trace
 
     async def __aexit__(self, *exc: object) -> None:
         if self._client is not None and self._own_client:

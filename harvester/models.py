@@ -168,6 +168,21 @@ class Record:
         data["qa"] = [qa_dict(q) for q in self.qa]
         return {**data, **{k: v for k, v in extra.items() if k not in data}}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        """A record as `to_dict` wrote it (the shared job's record store)."""
+        known = {name for name in cls.__dataclass_fields__ if name != "extra"}
+        values = {k: v for k, v in data.items() if k in known}
+        values["qa"] = [
+            QA(q["question"], q["answer"], Person(**q["answered_by"]) if q["answered_by"] else None)
+            for q in data.get("qa", [])
+        ]
+        values["attachments"] = [Attachment(**a) for a in data.get("attachments", [])]
+        values["images"] = [Image(**i) for i in data.get("images", [])]
+        values["entries"] = [Entry(**e) for e in data.get("entries", [])]
+        values["extra"] = {k: v for k, v in data.items() if k not in known}
+        return cls(**values)
+
     def content_hash(self) -> str:
         """Identifies what a record says, not when it was fetched: for incremental runs."""
         data = self.to_dict()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from http.cookiejar import CookieJar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from .changes import Event
@@ -52,6 +52,9 @@ from .state.sqlite import SqliteState, StateError
 from .urls import MAX_URL_LENGTH, InvalidURL, Scope, host_of, normalize
 from .warc import WarcError, WarcWriter
 
+if TYPE_CHECKING:
+    from .state.job import SharedJob
+
 T = TypeVar("T")
 INLINE_PAGES = 25  # without --workers, a crawl this small is read without a pool
 EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -80,7 +83,14 @@ class Records:
     paths: list[Path]
 
 
-Source = Crawl | Files | Records
+@dataclass(frozen=True)
+class Exported:
+    """A shared job's records, from its --state database (`harvester export`)."""
+
+    job: str
+
+
+Source = Crawl | Files | Records | Exported
 
 
 class RunError(Exception):
@@ -171,6 +181,9 @@ class _Job:
     progress: Progress | None = None
     pages: PageSource | list[Page] = field(default_factory=list)
     removals: list[Removal] = field(default_factory=list)
+    worker: SharedJob | None = None  # this process's part of a shared job
+    store: SharedJob | None = None  # a shared job's records, for export
+    finished_job: bool = False  # this worker finished the shared job
     feed: list[Sink] = field(default_factory=list)
     marks: list[tuple[str, str]] = field(default_factory=list)  # (id, content) written
     already: set[str] = field(default_factory=set)  # written by the interrupted run
@@ -185,8 +198,12 @@ class _Job:
                 check_writable(str(path))
         if s.output is not None:
             check_writable_output(s.output, self._format())
-        if isinstance(self.source, Crawl):
+        if isinstance(self.source, Crawl) and s.job is not None:
+            self._start_worker(self.source)
+        elif isinstance(self.source, Crawl):
             self._start_crawl(self.source)
+        elif isinstance(self.source, Exported):
+            self._start_export(self.source)
         else:
             self.label = " ".join(str(p) for p in self.source.paths)
             self.output = self._open_output(resume=False)
@@ -209,6 +226,87 @@ class _Job:
         self.cleanup.callback(self.state.close)
         self.begun = self.state.start(self.seeds)
         self.output = self._open_output(resume=self.begun.resumed)
+
+    def _start_worker(self, source: Crawl) -> None:
+        """A worker of a shared job: it joins the job's run, or begins one with its seeds;
+        without seeds it crawls the job's."""
+        from .state.job import JobDone
+
+        s = self.settings
+        self.options = crawl_options(s)
+        self.worker = self._open_job(s.job or "")
+        urls = crawl_urls(source, s)
+        seeds = seeds_of(urls) if urls else []
+        spec = {
+            "allow_domain": list(s.allow_domain),
+            "include": list(s.include),
+            "exclude": list(s.exclude),
+        }
+        if not seeds:
+            self.worker.wait_for_job(self._say)
+        try:
+            self.begun = self.worker.start(seeds, spec)
+        except JobDone as exc:
+            raise RunError(str(exc), 0) from None
+        if not seeds:
+            seeds, spec = self.worker.seeds_and_scope()
+            s = replace(
+                s,
+                allow_domain=tuple(spec.get("allow_domain", ())),
+                include=tuple(spec.get("include", ())),
+                exclude=tuple(spec.get("exclude", ())),
+            )
+        self.seeds, self.scope = seeds, _scope(seeds, s)
+        self.label = f"job {self.worker.job}"
+        self.feed = open_feed(s)
+        self.cleanup.callback(_close_all, self.feed)
+        self.warc = _open_warc(s.warc)
+        if self.warc is not None:
+            self.cleanup.callback(self.warc.close)
+        self.state = self.worker
+        self.output = self._open_output(resume=self.begun.resumed)
+
+    def _say(self, message: str) -> None:
+        if self.console and not self.settings.quiet:
+            print(f"harvester: {message}", file=sys.stderr, flush=True)
+
+    def _open_job(self, job: str) -> SharedJob:
+        from .state.job import SharedJob, WorkerOptions, hosts_for
+
+        s = self.settings
+        if not isinstance(s.state, str):
+            raise RunError(f"--job {job}: give --state postgresql://… (the job's database)")
+        options = WorkerOptions(
+            per_host=s.per_host,
+            hosts=hosts_for(s.concurrency, s.per_host),
+            lease=s.lease,
+            stall_limit=s.stall_limit,
+        )
+        worker = SharedJob(s.state, job, options)
+        self.cleanup.callback(worker.close)
+        return worker
+
+    def _start_export(self, source: Exported) -> None:
+        """The job must be done: a job still crawling has no complete set to write."""
+        from .state.job import SharedJob
+
+        s = self.settings
+        if not isinstance(s.state, str):
+            raise RunError(f"--job {source.job}: give --state postgresql://… (the job's database)")
+        self.store = SharedJob(s.state, source.job)
+        self.cleanup.callback(self.store.close)
+        self.label = f"job {source.job}"
+        status = self.store.status()
+        if status is None:
+            raise RunError(f"no job {source.job!r} on {self.store.name}")
+        if status != "done":
+            left = len(self.store.frontier)
+            raise RunError(
+                f"job {source.job!r} is still crawling ({left} URLs left): wait for its "
+                f"workers, or run `harvester work --job {source.job}` to finish it",
+                EXIT_PARTIAL,
+            )
+        self.output = self._open_output(resume=False)
 
     def _open_state(self) -> CrawlState:
         s = self.settings
@@ -247,14 +345,21 @@ class _Job:
                     self.begun,
                     self.warc,
                     self.progress,
+                    site_done=self._site_done if self.worker is not None else None,
                 )
             )
             if self.warc is not None:
                 self.warc.close()
         elif isinstance(self.source, Files):
             self.pages = read_files(self.source.paths, self._base_url(), self.summary)
-        else:
+        elif isinstance(self.source, Records):
             self.pages = read_records(self.source.paths, self.summary)
+
+    def _site_done(self, site: str) -> None:
+        from .jobs import dedup_site
+
+        assert self.worker is not None
+        dedup_site(self.worker, site, dedup_options(self.settings))
 
     def _base_url(self) -> str | None:
         base = self.settings.base_url
@@ -287,7 +392,8 @@ class _Job:
             self.output.commit(complete=complete)
             for record_id, content in self.marks:
                 log.mark(record_id, content)
-        if self.state is not None and not self.changes:
+        delivers = self.worker is None or self.finished_job  # a job's events: once
+        if self.state is not None and not self.changes and delivers:
             self._record_and_deliver(records)
         self._side_outputs(records)
         if self.state is not None:
@@ -302,7 +408,7 @@ class _Job:
         self.already = self.output.already if self.output is not None else set()
         streaming = settings.emit == "pages" and not self.changes
         count = 0
-        for record in build_records(self.pages, dedup_options(settings), stats, explain):
+        for record in self._made(stats, explain):
             count += 1
             self.summary.qa += len(record.qa)
             if streaming:
@@ -313,6 +419,19 @@ class _Job:
         self.summary.template_removed += stats.template
         self.summary.aliases += stats.aliases
         self.summary.top_templates = stats.top_templates
+
+    def _made(
+        self, stats: DedupStats, explain: Callable[[Removal], None] | None
+    ) -> Iterator[Record]:
+        """The run's records: deduplicated here, or a shared job's from its store."""
+        from .jobs import finish, job_records
+
+        if self.worker is not None:
+            self.finished_job = finish(self.worker, dedup_options(self.settings))
+            return job_records(self.worker)
+        if self.store is not None:
+            return job_records(self.store)
+        return build_records(self.pages, dedup_options(self.settings), stats, explain)
 
     def _emit(self, found: Iterable[Record | QARecord], log: EmitLog) -> None:
         for record in found:
@@ -637,6 +756,7 @@ def deliver_to(state: CrawlState, feed: list[Sink], summary: Summary) -> None:
 
 __all__ = [
     "Crawl",
+    "Exported",
     "Files",
     "Records",
     "RunError",

@@ -26,9 +26,14 @@ import click
 from . import __version__
 
 CRAWL, EXTRACT, DEDUP, DELIVER, MAP = "crawl", "extract", "dedup", "deliver", "map"
+WORK, EXPORT = "work", "export"  # a shared job's worker, and its records written out
 RUNS = (CRAWL, EXTRACT, DEDUP)  # the commands that produce records
-COMMANDS = (*RUNS, MAP, DELIVER)
+WRITES = (*RUNS, EXPORT)  # the commands that write records
+DEDUPS = (*RUNS, WORK)  # the commands that deduplicate pages
+COMMANDS = (*RUNS, MAP, DELIVER, WORK, EXPORT)
 REACH = (CRAWL, MAP)  # what a crawl may request: `map` lists it
+FETCHES = (*REACH, WORK)  # how requests are made: each worker of a job says
+WORKS = (CRAWL, WORK)  # what a crawling process does
 FORMATS = ("jsonl", "json", "csv", "markdown")
 REDIRECT_FORMATS = ("csv", "nginx", "apache", "netlify")
 EMITS = ("pages", "qa")
@@ -137,6 +142,7 @@ class Settings:
         short="-o",
         metavar="PATH",
         library=None,
+        commands=WRITES,
     )
     format: str | None = _setting(
         None,
@@ -144,12 +150,14 @@ class Settings:
         "the page text; markdown: a folder of .md pages with front matter, ready for Hugo "
         "[default: from the -o extension (.json, .csv, a folder), else jsonl].",
         type=click.Choice(FORMATS),
+        commands=WRITES,
     )
     emit: str = _setting(
         "pages",
         "'pages': one record per distinct page; 'qa': one record per distinct question "
         "and answer across the site, with every page it is on.",
         type=click.Choice(EMITS),
+        commands=WRITES,
     )
     only_changed: bool = _setting(
         False,
@@ -163,12 +171,14 @@ class Settings:
         "Write the 301 map of every old address to its record's new one.",
         type=_FILE,
         metavar="FILE",
+        commands=WRITES,
     )
     redirects_format: str = _setting(
         "csv",
         "Form of the --redirects map: csv (from,to,status), nginx (an include file), "
         "apache (.htaccess) or netlify (_redirects).",
         type=click.Choice(REDIRECT_FORMATS),
+        commands=WRITES,
     )
     report: Path | None = _setting(
         None,
@@ -177,6 +187,7 @@ class Settings:
         "kept and what was removed.",
         type=_FILE,
         metavar="FILE.html",
+        commands=WRITES,
     )
     explain: Path | None = _setting(
         None,
@@ -198,45 +209,56 @@ class Settings:
         0.9,
         "Pages whose text is at least this similar (Jaccard of word shingles) become one record.",
         type=FiniteFloat(0.5, 1.0),
+        commands=DEDUPS,
     )
     num_perm: int = _setting(
-        128, "MinHash permutations: more is more exact and slower.", type=click.IntRange(16, 1024)
+        128,
+        "MinHash permutations: more is more exact and slower.",
+        type=click.IntRange(16, 1024),
+        commands=DEDUPS,
     )
     shingle_size: int = _setting(
-        3, "Words per shingle when comparing page texts.", type=click.IntRange(1, 10)
+        3,
+        "Words per shingle when comparing page texts.",
+        type=click.IntRange(1, 10),
+        commands=DEDUPS,
     )
     template_min_pages: int = _setting(
         3,
         "A block is template only if it recurs on at least this many pages...",
         type=click.IntRange(min=2),
+        commands=DEDUPS,
     )
     template_min_share: float = _setting(
-        0.25, "...and on at least this share of the site's pages.", type=FiniteFloat(0.0, 1.0)
+        0.25,
+        "...and on at least this share of the site's pages.",
+        type=FiniteFloat(0.0, 1.0),
+        commands=DEDUPS,
     )
     # --- crawl --------------------------------------------------------------------------
     max_pages: int = _setting(
         10_000,
         "Stop after requesting this many URLs.",
         type=click.IntRange(min=1),
-        commands=REACH,
+        commands=FETCHES,
     )
     max_depth: int | None = _setting(
         None,
         "Follow links at most this many clicks from a seed [default: no limit].",
         type=click.IntRange(min=0),
-        commands=REACH,
+        commands=FETCHES,
     )
     concurrency: int = _setting(
         8,
         "Requests in flight at once, over all hosts.",
         type=click.IntRange(1, 256),
-        commands=REACH,
+        commands=FETCHES,
     )
     per_host: int = _setting(
         2,
         "Requests in flight at once to one host.",
         type=click.IntRange(1, 64),
-        commands=REACH,
+        commands=FETCHES,
     )
     delay: float = _setting(
         0.5,
@@ -244,37 +266,37 @@ class Settings:
         "Crawl-delay wins, and the crawler slows down by itself when the server answers "
         "429/503 or gets slower.",
         type=FiniteFloat(min=0),
-        commands=REACH,
+        commands=FETCHES,
     )
     retries: int = _setting(
         3,
         "Retries for timeouts, connection errors, 429 and 5xx (other 4xx: none).",
         type=click.IntRange(0, 10),
-        commands=REACH,
+        commands=FETCHES,
     )
     timeout: float = _setting(
         20.0,
         "Seconds to wait for a connection, or for the next bytes of a response.",
         type=FiniteFloat(min=0.1),
-        commands=REACH,
+        commands=FETCHES,
     )
     deadline: float = _setting(
         120.0,
         "Seconds one request may take in all, however steadily the server drips bytes: "
         "a page over it fails, a robots.txt over it closes its host.",
         type=FiniteFloat(min=0.1),
-        commands=REACH,
+        commands=FETCHES,
     )
     max_bytes: int = _setting(
         10 * 1024 * 1024,
         "Largest response body read, after decompression.",
         type=click.IntRange(min=1024),
-        commands=REACH,
+        commands=FETCHES,
     )
     user_agent: str = _setting(
         DEFAULT_USER_AGENT,
         "User-Agent header; its first word is the name matched in robots.txt.",
-        commands=REACH,
+        commands=FETCHES,
     )
     allow_domain: tuple[str, ...] = _setting(
         (),
@@ -302,13 +324,13 @@ class Settings:
         "Trap guard: URLs that differ only in digits (e.g. /calendar/2031-05/) and link "
         "to each other are followed at most this many times.",
         type=click.IntRange(min=1),
-        commands=REACH,
+        commands=FETCHES,
     )
     max_query_variants: int = _setting(
         50,
         "Trap guard: distinct query strings followed per path.",
         type=click.IntRange(min=1),
-        commands=REACH,
+        commands=FETCHES,
     )
     workers: int | None = _setting(
         None,
@@ -316,7 +338,7 @@ class Settings:
         "the crawling process [default: one per core but one, started once a crawl is "
         "larger than a small site; the library: 0].",
         type=click.IntRange(0, 64),
-        commands=(CRAWL,),
+        commands=WORKS,
         library=0,
     )
     ignore_robots: bool = _setting(
@@ -324,7 +346,7 @@ class Settings:
         "Do not read robots.txt (only for sites you may crawl regardless). By default a "
         "disallowed URL is never requested, and a robots.txt that answers 5xx or not at "
         "all stops the crawl of that host until it answers.",
-        commands=REACH,
+        commands=FETCHES,
         flag=True,
     )
     no_sitemaps: bool = _setting(
@@ -340,14 +362,14 @@ class Settings:
         "element, a noscript warning or a script bundle without content), 'always' for "
         "every page. Needs Debian's chromium package.",
         type=click.Choice(("never", "auto", "always")),
-        commands=(CRAWL,),
+        commands=WORKS,
     )
     warc: Path | None = _setting(
         None,
         "Also archive every request and response in this WARC file (.warc.gz to "
         "compress); `harvester extract FILE` processes it again offline.",
         type=_PATH,
-        commands=(CRAWL,),
+        commands=WORKS,
         metavar="FILE",
     )
     state: Path | str | None = _setting(
@@ -356,7 +378,7 @@ class Settings:
         "postgresql:// URL shared by many crawls "
         "[default: data/state/<site>-<hash>.sqlite; the library: in memory].",
         type=StateLocation(),
-        commands=(CRAWL, DELIVER),
+        commands=(CRAWL, DELIVER, WORK, EXPORT),
         metavar="FILE|URL",
     )
     fresh: bool = _setting(
@@ -370,8 +392,32 @@ class Settings:
         "Stop the crawl after this long (90, 90s, 15m, 2h), as Ctrl-C does: the outputs stay "
         "as they were, and the same command resumes it. Exit code 1.",
         type=Duration(min=1),
-        commands=(CRAWL,),
+        commands=WORKS,
         metavar="DURATION",
+    )
+    # --- a job shared by many workers ---------------------------------------------------
+    job: str | None = _setting(
+        None,
+        "Share this crawl as job NAME in the --state database: any number of `harvester "
+        "crawl --job NAME` and `harvester work --job NAME` processes, on any machines, "
+        "crawl it together, each host by one worker at a time. Records are written by "
+        "`harvester export --job NAME`, and by `crawl` when the job is done.",
+        commands=(CRAWL, WORK, EXPORT),
+        metavar="NAME",
+    )
+    lease: float = _setting(
+        30.0,
+        "Seconds a worker's hold on a host lasts without a heartbeat: a worker that died "
+        "gives its hosts (and the URLs it had in flight) to the others after this long.",
+        type=FiniteFloat(min=1),
+        commands=WORKS,
+    )
+    stall_limit: int = _setting(
+        3,
+        "A URL that was in flight with this many workers that died counts as failed "
+        "instead of being tried again.",
+        type=click.IntRange(min=1),
+        commands=WORKS,
     )
     # --- requests -----------------------------------------------------------------------
     header: tuple[str, ...] = _setting(
@@ -379,7 +425,7 @@ class Settings:
         "Send this header with every request, e.g. 'Accept-Language: fr' (repeatable). "
         "The value of a header named like a credential (Authorization, Cookie, *Token*, "
         "*Api-Key*, *Secret*) is archived as [redacted].",
-        commands=REACH,
+        commands=FETCHES,
         short="-H",
         metavar="'NAME: VALUE'",
         multiple=True,
@@ -389,7 +435,7 @@ class Settings:
         "Send the cookies of this Netscape cookies.txt file (as curl -c, wget "
         "--save-cookies and browser extensions write it), session cookies included.",
         type=_FILE,
-        commands=REACH,
+        commands=FETCHES,
         metavar="FILE",
     )
     auth: str | None = _setting(
@@ -397,14 +443,14 @@ class Settings:
         "HTTP basic auth for the crawl's hosts: USER:PASSWORD, or USER (or USER:) to read "
         "the password from $HARVESTER_PASSWORD, which keeps it out of the process list "
         "and the shell history.",
-        commands=REACH,
+        commands=FETCHES,
         metavar="USER[:PASSWORD]",
     )
     proxy: str | None = _setting(
         None,
         "Send every request through this HTTP proxy, e.g. http://user:password@proxy:3128 "
         "[default: $HTTPS_PROXY, $HTTP_PROXY or $ALL_PROXY, except for $NO_PROXY hosts].",
-        commands=REACH,
+        commands=FETCHES,
         metavar="URL",
     )
     # --- inputs and modes ---------------------------------------------------------------

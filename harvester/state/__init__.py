@@ -30,6 +30,10 @@ class Frontier(Protocol):
     def pop(self) -> FrontierItem | None: ...
     def ack(self, url: str) -> None: ...
     def __len__(self) -> int: ...
+    def idle(self) -> float | None:
+        """Seconds to wait before popping again when `pop` found nothing; None when
+        nothing more will come (only a shared frontier waits for other workers)."""
+        ...
 
 
 class SeenSet(Protocol):
@@ -66,6 +70,9 @@ class MemoryFrontier:
 
     def ack(self, url: str) -> None:
         self._leased.pop(url, None)
+
+    def idle(self) -> float | None:
+        return None
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -167,6 +174,7 @@ class RunStart:
 
     resumed: bool
     incremental: bool
+    joined: bool = False  # a worker of a shared job (state/job.py)
 
 
 class MemoryPageStore:

@@ -12,6 +12,7 @@ its own transaction, so a process killed at any point leaves the state consisten
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from ..changes import Event, Known
 from ..models import Page
 from ..sinks import DeadLetter
 from ..sinks.postgres import one_line, url_secrets
+from ..urls import host_of, site_key
 from . import (
     ChangeLog,
     EmitLog,
@@ -31,7 +33,6 @@ from . import (
     FrontierItem,
     PageStore,
     RunStart,
-    SeenSet,
     SiteStats,
     StoredPage,
 )
@@ -92,6 +93,39 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (job, sink, event_id)
         )""",
     ),
+    (  # 2: shared jobs (state/job.py): hosts leased by workers, records kept in the store
+        "ALTER TABLE crawl_jobs ADD COLUMN scope jsonb NOT NULL DEFAULT '{}'",
+        "ALTER TABLE crawl_frontier ADD COLUMN host text, ADD COLUMN site text,"
+        " ADD COLUMN worker text, ADD COLUMN stalls integer NOT NULL DEFAULT 0",
+        "CREATE INDEX crawl_frontier_waiting ON crawl_frontier (job, host, seq)"
+        " WHERE worker IS NULL",
+        "CREATE INDEX crawl_frontier_site ON crawl_frontier (job, site)",
+        "ALTER TABLE crawl_pages ADD COLUMN site text",
+        "CREATE INDEX crawl_pages_site ON crawl_pages (job, site, run, seq)",
+        """CREATE TABLE crawl_hosts (
+            job text, host text, worker text, lease_until timestamptz,
+            next_allowed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (job, host)
+        )""",
+        """CREATE TABLE crawl_workers (
+            job text, worker text, started_at timestamptz NOT NULL DEFAULT now(),
+            seen_at timestamptz NOT NULL DEFAULT now(), pages bigint NOT NULL DEFAULT 0,
+            PRIMARY KEY (job, worker)
+        )""",
+        """CREATE TABLE crawl_sites (
+            job text, site text, deduped_seq bigint NOT NULL DEFAULT 0, PRIMARY KEY (job, site)
+        )""",
+        """CREATE TABLE crawl_records (
+            job text, id text, site text NOT NULL, url text NOT NULL, seq bigint NOT NULL,
+            record text NOT NULL, words integer NOT NULL, sketch bytea, folded_into text,
+            PRIMARY KEY (job, id)
+        )""",
+        "CREATE INDEX crawl_records_site ON crawl_records (job, site)",
+        """CREATE TABLE crawl_bands (
+            job text, band smallint, hash bigint, id text, site text NOT NULL,
+            PRIMARY KEY (job, band, hash, id)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES = (  # every table with rows of a job: what forgetting a job deletes
@@ -106,6 +140,11 @@ TABLES = (  # every table with rows of a job: what forgetting a job deletes
     "crawl_outbox",
     "crawl_cursors",
     "crawl_dead_letters",
+    "crawl_hosts",
+    "crawl_workers",
+    "crawl_sites",
+    "crawl_records",
+    "crawl_bands",
     "crawl_jobs",
 )
 
@@ -127,6 +166,7 @@ class PostgresState:
         self._secrets = url_secrets(url)
         self.conn = self._connect()
         self._depth = 0
+        self.statements, self.db_seconds = 0, 0.0
         try:
             self._migrate()
             if fresh:
@@ -134,14 +174,14 @@ class PostgresState:
         except BaseException:
             self.conn.close()
             raise
+        row = self.one("SELECT run FROM crawl_jobs WHERE job = %s", [job])
+        self.run = int(row[0]) if row else 0
         self.frontier: Frontier = _Frontier(self)
-        self.seen: SeenSet = _Seen(self)
+        self.seen = _Seen(self)
         self.stats: SiteStats = _Stats(self)
         self.pages: PageStore = _Pages(self)
         self.log: EmitLog = _Log(self)
         self.changes: ChangeLog = _Changes(self)
-        row = self.one("SELECT run FROM crawl_jobs WHERE job = %s", [job])
-        self.run = int(row[0]) if row else 0
 
     def _connect(self) -> psycopg.Connection[Any]:
         options: dict[str, Any] = {"autocommit": True}
@@ -159,11 +199,16 @@ class PostgresState:
         return StateError(f"crawl state on {self.name}: {one_line(exc, self._secrets)}")
 
     def x(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        """One statement; a database error becomes a one-line StateError."""
+        """One statement; a database error becomes a one-line StateError. Statements and
+        their time are counted: the database's cost per page (bench/scale.py)."""
+        began = time.perf_counter()
         try:
             return self.conn.execute(sql, params)
         except psycopg.Error as exc:
             raise self._error(exc) from None
+        finally:
+            self.statements += 1
+            self.db_seconds += time.perf_counter() - began
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.x(sql, params).fetchone()
@@ -201,8 +246,12 @@ class PostgresState:
         try:
             with self.conn.transaction():
                 yield
-        except psycopg.Error as exc:  # the commit itself failed
-            raise self._error(exc) from None
+        except BaseException as exc:
+            if hasattr(self, "seen"):  # (not yet while migrating)
+                self.seen.forget()  # what it learnt in the transaction is undone
+            if isinstance(exc, psycopg.Error):  # the commit itself failed
+                raise self._error(exc) from None
+            raise
         finally:
             self._depth -= 1
 
@@ -293,19 +342,46 @@ class _Frontier(_Part):
     def ack(self, url: str) -> None:
         self.x("DELETE FROM crawl_frontier WHERE job = %s AND url = %s", url)
 
+    def idle(self) -> float | None:
+        return None
+
     def __len__(self) -> int:
         return int(self.one("SELECT count(*) FROM crawl_frontier WHERE job = %s")[0])
 
 
 class _Seen(_Part):
+    """A URL once seen stays seen for the run, so what this process learnt is asked of
+    the database once: the menu links of every page cost one query per run, not per page."""
+
+    def __init__(self, state: PostgresState) -> None:
+        super().__init__(state)
+        self.known: set[str] = set()
+        self.run = state.run
+
+    def forget(self) -> None:
+        self.known = set()
+
+    def _current(self) -> set[str]:
+        if self.run != self.state.run:  # a new run forgets the last one's
+            self.known, self.run = set(), self.state.run
+        return self.known
+
     def add(self, url: str) -> bool:
+        if url in self._current():
+            return False
         cur = self.x("INSERT INTO crawl_seen VALUES (%s, %s) ON CONFLICT DO NOTHING", url)
+        self.known.add(url)
         return cur.rowcount == 1
 
     def __contains__(self, url: object) -> bool:
         if not isinstance(url, str):
             return False
-        return self.one("SELECT 1 FROM crawl_seen WHERE job = %s AND url = %s", url) is not None
+        if url in self._current():
+            return True
+        found = self.one("SELECT 1 FROM crawl_seen WHERE job = %s AND url = %s", url) is not None
+        if found:
+            self.known.add(url)
+        return found
 
 
 class _Stats(_Part):
@@ -329,15 +405,17 @@ class _Pages(_Part):
 
     def put(self, stored: StoredPage) -> None:
         self.x(
-            "INSERT INTO crawl_pages VALUES (%s, %s, %s, nextval('crawl_page_seq'), %s, %s, %s)"
+            "INSERT INTO crawl_pages VALUES"
+            " (%s, %s, %s, nextval('crawl_page_seq'), %s, %s, %s, %s)"
             " ON CONFLICT (job, url) DO UPDATE SET run = excluded.run, seq = excluded.seq,"
             " etag = excluded.etag, last_modified = excluded.last_modified,"
-            " page = excluded.page",
+            " page = excluded.page, site = excluded.site",
             stored.page.url,
             self.state.run,
             stored.etag,
             stored.last_modified,
             stored.page.to_json(),
+            site_key(host_of(stored.page.url)),
         )
 
     def get(self, url: str) -> StoredPage | None:

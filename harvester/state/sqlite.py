@@ -152,6 +152,9 @@ class _Frontier:
     def ack(self, url: str) -> None:
         self.db.execute("DELETE FROM frontier WHERE url = ?", (url,))
 
+    def idle(self) -> float | None:
+        return None
+
     def __len__(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM frontier").fetchone()[0])
 
