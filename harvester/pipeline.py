@@ -242,6 +242,8 @@ class _Job:
             "include": list(s.include),
             "exclude": list(s.exclude),
         }
+        if s.fresh:
+            self.worker.forget()  # the job's earlier runs, for every worker
         if not seeds:
             self.worker.wait_for_job(self._say)
         try:
@@ -453,6 +455,8 @@ class _Job:
         if self.collect is not None:
             self.collect(record)
         self.marks.append((record.id, content))
+        if self.output is None and self.collect is None:
+            return  # a shared job's worker: `harvester export` writes the records
         self.summary.written += 1
         if self.progress is not None:
             self.progress.update(stage="writing", written=self.summary.written)
@@ -512,6 +516,8 @@ class _Job:
             self.progress.__exit__()
         if self.console and not self.settings.quiet:
             target = self.settings.output or "-"
+            if self.worker is not None and self.settings.output is None:
+                target = f"none: `harvester export --job {self.worker.job}` writes them"
             text = format_summary(self.summary, self.label, target, self.settings.emit)
             print(text, file=sys.stderr, flush=True)
 

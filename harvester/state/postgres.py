@@ -33,6 +33,7 @@ from . import (
     FrontierItem,
     PageStore,
     RunStart,
+    SeenSet,
     SiteStats,
     StoredPage,
 )
@@ -177,7 +178,8 @@ class PostgresState:
         row = self.one("SELECT run FROM crawl_jobs WHERE job = %s", [job])
         self.run = int(row[0]) if row else 0
         self.frontier: Frontier = _Frontier(self)
-        self.seen = _Seen(self)
+        self.known = _Seen(self)
+        self.seen: SeenSet = self.known
         self.stats: SiteStats = _Stats(self)
         self.pages: PageStore = _Pages(self)
         self.log: EmitLog = _Log(self)
@@ -247,8 +249,8 @@ class PostgresState:
             with self.conn.transaction():
                 yield
         except BaseException as exc:
-            if hasattr(self, "seen"):  # (not yet while migrating)
-                self.seen.forget()  # what it learnt in the transaction is undone
+            if hasattr(self, "known"):  # (not yet while migrating)
+                self.known.forget()  # what it learnt in the transaction is undone
             if isinstance(exc, psycopg.Error):  # the commit itself failed
                 raise self._error(exc) from None
             raise
