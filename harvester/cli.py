@@ -165,6 +165,9 @@ def crawl_command(urls: tuple[str, ...], **values: Any) -> None:
     revisits the site with conditional requests. The output then holds the complete
     current set of records (--only-changed: only what is new or changed).
 
+    With --state postgresql://… --job NAME the crawl is a job that `harvester work`
+    processes on other machines join; the records are written when the job is done.
+
     Example: harvester crawl https://clinic.example/ -o records.jsonl
     """
     from .pipeline import Crawl
@@ -327,12 +330,12 @@ def deliver_command(urls: tuple[str, ...], **values: Any) -> None:
         where = settings.state or default_state_path(seeds_of(urls))
         if isinstance(where, Path) and not where.exists():
             fail(f"no crawl state at {where}: run `harvester crawl` first")
-        if isinstance(where, str) and not urls:
-            fail("give the crawl's URLs: they name its state in the database")
+        if isinstance(where, str) and not urls and not settings.job:
+            fail("give the crawl's URLs (they name its state in the database), or --job NAME")
         feed = open_feed(settings)
         if not feed:
             fail("nothing to deliver to: give --sink URL or --changes FILE")
-        state = _open_delivery_state(where, urls)
+        state = _open_delivery_state(where, urls, settings.job)
     except (RunError, StateError) as exc:
         fail(str(exc), getattr(exc, "exit_code", EXIT_USAGE))
     summary = Summary()
@@ -347,8 +350,11 @@ def deliver_command(urls: tuple[str, ...], **values: Any) -> None:
     sys.exit(summary.exit_code)
 
 
-def _open_delivery_state(where: Path | str, urls: tuple[str, ...]) -> CrawlState:
-    """The crawl's state file, or its job in a PostgreSQL database (which must exist)."""
+def _open_delivery_state(
+    where: Path | str, urls: tuple[str, ...], job: str | None = None
+) -> CrawlState:
+    """The crawl's state file, or its job in a PostgreSQL database (which must exist):
+    named by --job, or by the crawl's URLs."""
     from .pipeline import default_state_path, seeds_of
     from .state.sqlite import SqliteState
 
@@ -356,10 +362,11 @@ def _open_delivery_state(where: Path | str, urls: tuple[str, ...]) -> CrawlState
         return SqliteState(where)
     from .state.postgres import PostgresState
 
-    state = PostgresState(where, default_state_path(seeds_of(urls)).stem)
+    state = PostgresState(where, job or default_state_path(seeds_of(urls)).stem)
     if not state.exists():
         state.close()
-        fail(f"no crawl state for {' '.join(urls)} on {state.name}: run `harvester crawl` first")
+        named = f"job {job}" if job else " ".join(urls)
+        fail(f"no crawl state for {named} on {state.name}: run `harvester crawl` first")
     return state
 
 

@@ -40,13 +40,16 @@ def _stored(record: Record, options: DedupOptions) -> StoredRecord:
     return StoredRecord(record, sketch.words, sketch.sketch, sketch.bands)
 
 
-def finish(state: SharedJob, options: DedupOptions) -> bool:
+def finish(state: SharedJob, options: DedupOptions, limit_reached: bool = False) -> bool:
     """Bring the job's records up to date and mark it done; True for the worker that did
-    (the others find it done, or wait on the lock until it is)."""
+    (the others find it done, or wait on the lock until it is). With `limit_reached`
+    (--max-pages), what is left in the frontier stays unfetched."""
     for site in state.stale_sites():
         dedup_site(state, site, options)
     with state.transaction(), state.job_lock():
-        if state.status() == "done" or len(state.frontier) or state.starting():
+        if state.status() == "done" or state.starting():
+            return False
+        if len(state.frontier) and not limit_reached:
             return False
         for site in state.stale_sites():  # a worker that stopped left one behind
             dedup_site(state, site, options)

@@ -429,7 +429,9 @@ class _Job:
         from .jobs import finish, job_records
 
         if self.worker is not None:
-            self.finished_job = finish(self.worker, dedup_options(self.settings))
+            requests = self.worker.stats.get("*").get("requests", 0)
+            reached = requests >= self.settings.max_pages
+            self.finished_job = finish(self.worker, dedup_options(self.settings), reached)
             return job_records(self.worker)
         if self.store is not None:
             return job_records(self.store)

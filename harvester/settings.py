@@ -402,7 +402,7 @@ class Settings:
         "crawl --job NAME` and `harvester work --job NAME` processes, on any machines, "
         "crawl it together, each host by one worker at a time. Records are written by "
         "`harvester export --job NAME`, and by `crawl` when the job is done.",
-        commands=(CRAWL, WORK, EXPORT),
+        commands=(CRAWL, WORK, EXPORT, DELIVER),
         metavar="NAME",
     )
     lease: float = _setting(
