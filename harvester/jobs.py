@@ -25,6 +25,7 @@ log = logging.getLogger("harvester")
 def dedup_site(state: SharedJob, site: str, options: DedupOptions) -> None:
     """The site's records from its pages, unless they are current already."""
     with state.transaction(), state.site_lock(site):
+        state.durable()
         pages, newest = state.site_pages(site)
         if not pages or newest <= state.deduped_seq(site):
             return
@@ -47,6 +48,7 @@ def finish(state: SharedJob, options: DedupOptions, limit_reached: bool = False)
     for site in state.stale_sites():
         dedup_site(state, site, options)
     with state.transaction(), state.job_lock():
+        state.durable()
         if state.status() == "done" or state.starting():
             return False
         if len(state.frontier) and not limit_reached:

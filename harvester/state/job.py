@@ -77,6 +77,7 @@ class SharedJob(PostgresState):
         self.options = options or WorkerOptions()
         self.worker = worker_name()
         self.created = False  # this worker began the job's current run
+        self.x("SET synchronous_commit = off")  # see `durable`
         self.hosts = _HostFrontier(self, self.options)
         self.frontier = self.hosts
         self._heartbeat: Heartbeat | None = None
@@ -134,6 +135,14 @@ class SharedJob(PostgresState):
         for table in ("crawl_sites", "crawl_records", "crawl_bands"):
             self.x(f"DELETE FROM {table} WHERE job = %s", [self.job])
 
+    def durable(self) -> None:
+        """This transaction's commit waits for the disk (PostgreSQL's default). A page's
+        transaction does not: a commit that waits for the disk costs milliseconds, more
+        than the rest of the page's statements together, and what a database server that
+        crashes loses of such commits is its last moments of pages, consistently (never
+        half a page): they are fetched again. A worker that dies loses nothing."""
+        self.x("SET LOCAL synchronous_commit = on")
+
     def seeds_and_scope(self) -> tuple[list[str], dict[str, Any]]:
         """What the job was started with: a worker without seeds crawls the same scope."""
         row = self.one("SELECT seeds, scope FROM crawl_jobs WHERE job = %s", [self.job])
@@ -148,12 +157,14 @@ class SharedJob(PostgresState):
         return STARTING if status and status.startswith(STARTING) else status
 
     def started(self) -> None:
-        """The seeds and sitemaps are queued: the run is under way."""
+        """The seeds and sitemaps are queued: the run is under way, and the seeds' hosts
+        held beyond this worker's share (`hosts`) go back for the other workers."""
         self.x(
             "UPDATE crawl_jobs SET status = 'crawling', updated_at = now()"
             " WHERE job = %s AND status = %s",
             [self.job, f"{STARTING} {self.worker}"],
         )
+        self.hosts.release_extra()
 
     def starting(self) -> bool:
         """Whether a live worker is still beginning the run: the frontier may be empty
@@ -392,10 +403,12 @@ class _HostFrontier:
             return None
         row = self.state.one(
             "UPDATE crawl_frontier SET worker = %s, leased = now() WHERE (job, url) = ("
-            " SELECT job, url FROM crawl_frontier WHERE job = %s AND host = ANY(%s)"
-            " AND worker IS NULL ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            " SELECT job, url FROM crawl_frontier f WHERE job = %s AND host = ANY(%s)"
+            " AND worker IS NULL AND EXISTS (SELECT 1 FROM crawl_hosts h WHERE h.job = f.job"
+            " AND h.host = f.host AND h.worker = %s)"  # still ours: a lease may have expired
+            " ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
             " RETURNING item::text, host",
-            [self.state.worker, self.job, ready],
+            [self.state.worker, self.job, ready, self.state.worker],
         )
         if row is None:
             return None
@@ -471,6 +484,14 @@ class _HostFrontier:
         )
         for (host,) in rows:
             self.held.setdefault(str(host), 0)
+
+    def release_extra(self) -> None:
+        """Idle hosts held beyond `hosts` (the seeds' hosts, all held while their sitemaps
+        are read) go back: one worker does not keep every site of a job to itself."""
+        extra = len(self.held) - self.options.hosts
+        idle = sorted(h for h, n in self.held.items() if n == 0)
+        for host in idle[: max(extra, 0)]:
+            self._release(host)
 
     def _release_idle(self) -> None:
         """Hosts held with nothing in flight here and nothing waiting go back, due again

@@ -15,7 +15,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -209,8 +209,7 @@ class PostgresState:
         except psycopg.Error as exc:
             raise self._error(exc) from None
         finally:
-            self.statements += 1
-            self.db_seconds += time.perf_counter() - began
+            self._count(began)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.x(sql, params).fetchone()
@@ -246,7 +245,7 @@ class PostgresState:
             return
         self._depth += 1
         try:
-            with self.conn.transaction():
+            with self._timed(self.conn.transaction()):
                 yield
         except BaseException as exc:
             if hasattr(self, "known"):  # (not yet while migrating)
@@ -256,6 +255,20 @@ class PostgresState:
             raise
         finally:
             self._depth -= 1
+
+    @contextmanager
+    def _timed(self, transaction: AbstractContextManager[Any]) -> Iterator[None]:
+        """A transaction whose BEGIN and COMMIT count as statements, with their time."""
+        began = time.perf_counter()
+        with transaction:
+            self._count(began)
+            yield
+            began = time.perf_counter()
+        self._count(began)
+
+    def _count(self, began: float) -> None:
+        self.statements += 1
+        self.db_seconds += time.perf_counter() - began
 
     def _status(self) -> str | None:
         row = self.one("SELECT status FROM crawl_jobs WHERE job = %s", [self.job])
