@@ -452,6 +452,12 @@ class _HostFrontier:
         ).fetchall()
         if rows:
             log.info("lease of %s expired with worker %s: %d URLs again", host, was, len(rows))
+        self.x(
+            "DELETE FROM crawl_workers WHERE job = %s AND worker = %s"
+            " AND seen_at < now() - make_interval(secs => %s)",
+            was,
+            self.options.lease,
+        )  # gone: the list of workers shows the live ones
         for url, stalls in rows:
             if stalls >= self.options.stall_limit:
                 self.x("DELETE FROM crawl_frontier WHERE job = %s AND url = %s", url)
