@@ -42,6 +42,7 @@ from .sqlite import StateError
 CONNECT_TIMEOUT = 10  # seconds, unless the URL says otherwise
 MIGRATION_LOCK = 0x68737461  # advisory lock key held while the state schema is migrated
 PAGE_BATCH = 256  # pages read per query when streaming a run's pages
+SEEN_CACHE = 200_000  # seen URLs a process remembers (about 30 MB) before it starts over
 
 # Migration n (1-based) takes the schema from version n - 1 to n. Append, never edit:
 # databases in the field hold the versions already applied.
@@ -385,8 +386,13 @@ class _Seen(_Part):
         if url in self._current():
             return False
         cur = self.x("INSERT INTO crawl_seen VALUES (%s, %s) ON CONFLICT DO NOTHING", url)
-        self.known.add(url)
+        self._learn(url)
         return cur.rowcount == 1
+
+    def _learn(self, url: str) -> None:
+        if len(self.known) >= SEEN_CACHE:  # a big job's worker keeps a bounded memory
+            self.known = set()
+        self.known.add(url)
 
     def __contains__(self, url: object) -> bool:
         if not isinstance(url, str):
@@ -395,7 +401,7 @@ class _Seen(_Part):
             return True
         found = self.one("SELECT 1 FROM crawl_seen WHERE job = %s AND url = %s", url) is not None
         if found:
-            self.known.add(url)
+            self._learn(url)
         return found
 
 
