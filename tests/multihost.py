@@ -43,10 +43,23 @@ class Hit:
 class Log:
     hits: list[Hit] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    serving: dict[str, int] = field(default_factory=dict)  # client -> requests being answered
+
+    def begin(self, client: str) -> None:
+        """A request was read: it is being answered until `add` logs it."""
+        with self.lock:
+            self.serving[client] = self.serving.get(client, 0) + 1
 
     def add(self, hit: Hit) -> None:
         with self.lock:
             self.hits.append(hit)
+            if self.serving.get(hit.client):
+                self.serving[hit.client] -= 1
+
+    def in_flight(self, client: str) -> int:
+        """Requests of this client the server is answering now (read, not yet logged)."""
+        with self.lock:
+            return self.serving.get(client, 0)
 
     def pages(self) -> list[Hit]:
         """Page requests (not robots.txt or sitemaps)."""
@@ -163,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         start = time.monotonic()
+        self.log.begin(self.headers.get("X-Worker", ""))
         try:
             path = self.path.split("?")[0]
             body = None if path == "/robots.txt" else self.chain.page(self.site, path)
