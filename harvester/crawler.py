@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing
 import os
 import time
@@ -88,6 +89,7 @@ class TimeLimit(Exception):
 
 
 Outcome = FetchResult | Failure | _Blocked | _Read | _Listed
+JOB_COUNT_EVERY = 1.0  # seconds between looks at a shared job's count of requests
 GRACE = 5.0  # seconds that requests in flight at the time limit may take to finish
 log = logging.getLogger("harvester")
 ROBOTS_BYTES = 500 * 1024
@@ -152,6 +154,7 @@ class _Crawler:
     stop_at: float | None = None  # time.monotonic() of --max-time
     browser: Browser | None = None
     joined: bool = False  # a worker of a shared job
+    counted_at: float = -math.inf  # when the job's requests were last counted
     site_done: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
@@ -232,8 +235,7 @@ class _Crawler:
         done: set[asyncio.Task[tuple[FrontierItem, Outcome]]] = set()
         try:
             while True:
-                if self.joined:  # --max-pages counts the requests of every worker
-                    self.requests = self.state.stats.get("*").get("requests", 0)
+                self.count_job_requests()
                 while (
                     len(pending) < self.options.concurrency
                     and self.requests + len(pending) < self.options.max_pages
@@ -263,6 +265,13 @@ class _Crawler:
             await _settled(pending | done)
         if self.out_of_time() and len(self.state.frontier):
             raise TimeLimit()
+
+    def count_job_requests(self) -> None:
+        """In a shared job --max-pages counts the requests of every worker: looked up
+        once a second (the limit may be passed by what the others ask meanwhile)."""
+        if self.joined and time.monotonic() >= self.counted_at + JOB_COUNT_EVERY:
+            self.requests = self.state.stats.get("*").get("requests", 0)
+            self.counted_at = time.monotonic()
 
     def idle(self) -> float | None:
         """Nothing in flight and nothing popped: how long to wait for more (a shared job's

@@ -280,7 +280,7 @@ class _Job:
             raise RunError(f"--job {job}: give --state postgresql://… (the job's database)")
         options = WorkerOptions(
             per_host=s.per_host,
-            hosts=hosts_for(s.concurrency, s.per_host),
+            hosts=hosts_for(s.concurrency),
             lease=s.lease,
             stall_limit=s.stall_limit,
         )

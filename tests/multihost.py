@@ -113,6 +113,7 @@ class Chain:
     pages: int = 10
     shared: int = 0
     response_time: float = 0.0  # seconds the server takes for each page
+    fanout: int = 2  # links from each page to the next level (a tree of this width)
 
     def page(self, site: int, path: str) -> bytes | None:
         name = f"Clinic {site}"
@@ -136,7 +137,8 @@ class Chain:
         return None
 
     def _body(self, site: int, number: int) -> str:
-        children = [2 * number + 1, 2 * number + 2]
+        first = self.fanout * number + 1
+        children = list(range(first, first + self.fanout))
         links = "".join(
             f"<li><a href='/p{c}.html'>Page {c}</a></li>" for c in children if c < self.pages
         )

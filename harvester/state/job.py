@@ -40,8 +40,9 @@ from .sqlite import StateError
 
 log = logging.getLogger("harvester")
 STARTING = "starting"
+SHARE_EVERY = 2.0  # seconds between looks at a worker's fair share of the hosts
 POLL = 0.2  # seconds between looks for a claimable host while others hold them
-WAIT_FOR_JOB = 1.0  # seconds between looks for a job that has not started yet
+WAIT_FOR_JOB = 0.5  # seconds between looks for a job that has not started yet
 JOB_LOCK = 0x68617276  # advisory lock class of a job's finishing steps
 SITE_LOCK = 0x73697465  # advisory lock class of one site's dedup
 
@@ -356,6 +357,8 @@ class _HostFrontier:
         self.known: set[str] = set()  # hosts with a row in crawl_hosts
         self.emptied: set[str] = set()  # sites a URL of which was just done: finished?
         self.next_claim = 0.0
+        self.limit, self.shared_at = options.hosts, -math.inf
+        self.leaving: set[str] = set()  # held beyond the share: no new URLs from them
         self.wait_left: Callable[[str], float] = lambda host: 0.0  # the fetcher's delay
 
     def x(self, sql: str, *params: Any) -> psycopg.Cursor[Any]:
@@ -364,8 +367,8 @@ class _HostFrontier:
 
     def push(self, item: FrontierItem) -> None:
         host = host_of(item.url)
-        wait = self.wait_left(host)
-        if host not in self.known or wait > 0:
+        if host not in self.known:  # a held host's delay is passed on when it is released
+            wait = self.wait_left(host)
             self.x(
                 "INSERT INTO crawl_hosts (job, host, next_allowed_at)"
                 " VALUES (%s, %s, now() + make_interval(secs => %s)) ON CONFLICT (job, host)"
@@ -386,19 +389,44 @@ class _HostFrontier:
         )
 
     def pop(self) -> FrontierItem | None:
+        share = self.share()
         item = self._pop_held()
         if item is not None:
             return item
         self._release_idle()
-        if len(self.held) >= self.options.hosts or time.monotonic() < self.next_claim:
+        if len(self.held) >= share or time.monotonic() < self.next_claim:
             return None
         if self._claim() is None:
             self.next_claim = time.monotonic() + POLL
             return None
         return self._pop_held()
 
+    def share(self) -> int:
+        """Hosts this worker may hold: its fair share of the job's hosts among the live
+        workers (at most `hosts`), looked at again every SHARE_EVERY seconds. Hosts held
+        beyond it take no new URLs and go back once their requests are done, so that a
+        worker that joins late gets its part."""
+        now = time.monotonic()
+        if now >= self.shared_at + SHARE_EVERY:
+            row = self.state.one(
+                "SELECT (SELECT count(*) FROM crawl_hosts WHERE job = %s),"
+                " (SELECT count(*) FROM crawl_workers WHERE job = %s"
+                " AND seen_at > now() - make_interval(secs => %s))",
+                [self.job, self.job, self.options.lease],
+            )
+            hosts, workers = int(row[0]), max(int(row[1]), 1)
+            self.limit = max(1, min(self.options.hosts, math.ceil(hosts / workers)))
+            self.shared_at = now
+            busiest = sorted(self.held, key=lambda host: (-self.held[host], host))
+            self.leaving = set(busiest[self.limit :])
+        return self.limit
+
     def _pop_held(self) -> FrontierItem | None:
-        ready = [host for host, n in self.held.items() if n < self.options.per_host]
+        ready = [
+            host
+            for host, n in self.held.items()
+            if n < self.options.per_host and host not in self.leaving
+        ]
         if not ready:
             return None
         row = self.state.one(
@@ -472,6 +500,8 @@ class _HostFrontier:
             self.held[host] = max(0, self.held[host] - 1)
             if not self.held[host]:
                 self.emptied.add(site_key(host))
+                if host in self.leaving:  # beyond the share: its requests are done
+                    self._release(host)
 
     def finished_sites(self) -> list[str]:
         """Sites a URL of which was just done here and that have nothing left to fetch."""
@@ -492,18 +522,19 @@ class _HostFrontier:
             self.held.setdefault(str(host), 0)
 
     def release_extra(self) -> None:
-        """Idle hosts held beyond `hosts` (the seeds' hosts, all held while their sitemaps
+        """Hosts held beyond the share (the seeds' hosts, all held while their sitemaps
         are read) go back: one worker does not keep every site of a job to itself."""
-        extra = len(self.held) - self.options.hosts
-        idle = sorted(h for h, n in self.held.items() if n == 0)
-        for host in idle[: max(extra, 0)]:
+        self.shared_at = -math.inf
+        self.share()
+        for host in [h for h in self.leaving if self.held.get(h) == 0]:
             self._release(host)
 
     def _release_idle(self) -> None:
-        """Hosts held with nothing in flight here and nothing waiting go back, due again
-        when this worker's delay for them ends."""
+        """Hosts held with nothing in flight here and nothing waiting (or beyond the
+        share) go back, due again when this worker's delay for them ends."""
         for host in [h for h, n in self.held.items() if n == 0]:
             self._release(host)
+        self.leaving &= self.held.keys()
 
     def _release(self, host: str) -> None:
         self.state.x(
@@ -513,6 +544,7 @@ class _HostFrontier:
             [self.wait_left(host), self.job, host, self.state.worker],
         )
         del self.held[host]
+        self.leaving.discard(host)
 
     def release_all(self) -> None:
         """On stopping: the URLs in flight here wait again (no stall), the hosts go back."""
@@ -577,9 +609,10 @@ class Heartbeat(threading.Thread):
         self.join(timeout=5)
 
 
-def hosts_for(concurrency: int, per_host: int) -> int:
-    """Hosts a worker leases at once: enough to keep `concurrency` requests busy."""
-    return max(1, math.ceil(concurrency / max(per_host, 1)))
+def hosts_for(concurrency: int) -> int:
+    """Hosts a worker leases at most: one a request it may have in flight (most of the
+    time a host's next request waits for its delay, not for a free slot)."""
+    return max(1, concurrency)
 
 
 __all__ = ["JobDone", "NoJob", "SharedJob", "StoredRecord", "WorkerOptions", "hosts_for"]
