@@ -359,6 +359,7 @@ class _HostFrontier:
         self.next_claim = 0.0
         self.limit, self.shared_at = options.hosts, -math.inf
         self.leaving: set[str] = set()  # held beyond the share: no new URLs from them
+        self.drained: set[str] = set()  # held, and nothing waiting when last asked
         self.wait_left: Callable[[str], float] = lambda host: 0.0  # the fetcher's delay
 
     def x(self, sql: str, *params: Any) -> psycopg.Cursor[Any]:
@@ -378,6 +379,7 @@ class _HostFrontier:
                 wait,
             )
             self.known.add(host)
+        self.drained.discard(host)
         entry = json.dumps({"url": item.url, "depth": item.depth})
         self.x(
             "INSERT INTO crawl_frontier (job, url, item, host, site)"
@@ -417,32 +419,36 @@ class _HostFrontier:
             hosts, workers = int(row[0]), max(int(row[1]), 1)
             self.limit = max(1, min(self.options.hosts, math.ceil(hosts / workers)))
             self.shared_at = now
+            self.drained.clear()  # other workers may have queued URLs of held hosts
             busiest = sorted(self.held, key=lambda host: (-self.held[host], host))
             self.leaving = set(busiest[self.limit :])
         return self.limit
 
     def _pop_held(self) -> FrontierItem | None:
-        ready = [
-            host
+        """The oldest waiting URL of the held host with the fewest in flight. One host a
+        statement, on its own index range: the cost does not grow with the frontier.
+        A host found empty is skipped until this worker queues a URL of it, or until the
+        share is looked at again (another worker may have queued one)."""
+        ready = sorted(
+            (n, host)
             for host, n in self.held.items()
-            if n < self.options.per_host and host not in self.leaving
-        ]
-        if not ready:
-            return None
-        row = self.state.one(
-            "UPDATE crawl_frontier SET worker = %s, leased = now() WHERE (job, url) = ("
-            " SELECT job, url FROM crawl_frontier f WHERE job = %s AND host = ANY(%s)"
-            " AND worker IS NULL AND EXISTS (SELECT 1 FROM crawl_hosts h WHERE h.job = f.job"
-            " AND h.host = f.host AND h.worker = %s)"  # still ours: a lease may have expired
-            " ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
-            " RETURNING item::text, host",
-            [self.state.worker, self.job, ready, self.state.worker],
+            if n < self.options.per_host and host not in self.leaving | self.drained
         )
-        if row is None:
-            return None
-        self.held[row[1]] += 1
-        data = json.loads(row[0])
-        return FrontierItem(str(data["url"]), int(data["depth"]))
+        for _, host in ready:
+            row = self.state.one(
+                "UPDATE crawl_frontier SET worker = %s, leased = now() WHERE (job, url) = ("
+                " SELECT job, url FROM crawl_frontier f WHERE job = %s AND host = %s"
+                " AND worker IS NULL AND EXISTS (SELECT 1 FROM crawl_hosts h"
+                " WHERE h.job = f.job AND h.host = f.host AND h.worker = %s)"  # still ours
+                " ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING item::text",
+                [self.state.worker, self.job, host, self.state.worker],
+            )
+            if row is not None:
+                self.held[host] += 1
+                data = json.loads(row[0])
+                return FrontierItem(str(data["url"]), int(data["depth"]))
+            self.drained.add(host)
+        return None
 
     def _claim(self) -> str | None:
         """Lease a host that is free (or whose lease expired) and due; hand back what a
@@ -545,6 +551,7 @@ class _HostFrontier:
         )
         del self.held[host]
         self.leaving.discard(host)
+        self.drained.discard(host)
 
     def release_all(self) -> None:
         """On stopping: the URLs in flight here wait again (no stall), the hosts go back."""
