@@ -534,7 +534,6 @@ class _Crawler:
             self.state.pages.fail(final, "parse", page or "not read")
             return
         self.fetched += 1
-        self.state.stats.incr(site_key(host_of(final)), "fetched")
         self.state.pages.put(
             StoredPage(page, result.header("etag"), result.header("last-modified"))
         )

@@ -48,20 +48,22 @@ def record_changes(
     events: list[Event] = []
     ids: set[str] = set()
     aliases: set[str] = set()
-    for record in records:
-        ids.add(record.id)
-        aliases.update(record.aliases)
-        data, content = record.to_dict(), record.content_hash()
-        event = record_event(data, content, log.known(record.id), at)
-        if event is not None:
-            with state.transaction():
-                log.record(event, known_of(data, content))
-            events.append(event)
-    missing = [k for k in log.all_known() if k.record_id not in ids]
-    for event in deleted_events(missing, evidence, aliases, at):
-        with state.transaction():
+    known = {k.record_id: k for k in log.all_known()}  # one query, not one a record
+    with state.transaction():  # the run's events, all or none: a resumed run makes them
+        for record in records:
+            ids.add(record.id)
+            aliases.update(record.aliases)
+            data, content = record.to_dict(), record.content_hash()
+            event = record_event(data, content, known.get(record.id), at)
+            if event is not None:
+                now = known_of(data, content)
+                log.record(event, now)
+                known[record.id] = now
+                events.append(event)
+        missing = [k for k in known.values() if k.record_id not in ids]
+        for event in deleted_events(missing, evidence, aliases, at):
             log.record(event, None)
-        events.append(event)
+            events.append(event)
     return events
 
 

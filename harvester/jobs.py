@@ -26,14 +26,13 @@ def dedup_site(state: SharedJob, site: str, options: DedupOptions) -> None:
     """The site's records from its pages, unless they are current already."""
     with state.transaction(), state.site_lock(site):
         state.durable()
-        pages, newest = state.site_pages(site)
-        if not pages or newest <= state.deduped_seq(site):
+        newest = state.newest_page(site)
+        if not newest or newest <= state.deduped_seq(site):
             return
-        records = [
-            _stored(record, options) for record in build_records(pages, options, DedupStats())
-        ]
+        made = build_records(lambda: state.site_pages(site, newest), options, DedupStats())
+        records = [_stored(record, options) for record in made]
         state.put_site_records(site, records, newest)
-    log.info("site %s: %d records from %d pages", site, len(records), len(pages))
+    log.info("site %s: %d records", site, len(records))
 
 
 def _stored(record: Record, options: DedupOptions) -> StoredRecord:

@@ -16,7 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from http.cookiejar import CookieJar
@@ -392,8 +392,9 @@ class _Job:
             # A page that failed this time is not gone: its earlier file stays.
             complete = not self.settings.only_changed and not self.summary.failures
             self.output.commit(complete=complete)
-            for record_id, content in self.marks:
-                log.mark(record_id, content)
+            with self.state.transaction() if self.state is not None else nullcontext():
+                for record_id, content in self.marks:
+                    log.mark(record_id, content)
         delivers = self.worker is None or self.finished_job  # a job's events: once
         if self.state is not None and not self.changes and delivers:
             self._record_and_deliver(records)

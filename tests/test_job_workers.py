@@ -272,9 +272,11 @@ def test_the_per_host_cap_and_delay_hold_across_workers(
     assert max(in_flight.values()) == 2, in_flight  # the cap was reached...
     assert all(n <= 2 for n in in_flight.values()), in_flight  # ...and never passed
     # The server stamps a request once it has read it, not when the worker sent it: the
-    # time to accept the connection and start a thread for it can differ by a few ms
-    # between two requests, so two stamps may be a little closer than the requests were.
-    tolerance = 0.015
+    # time to accept the connection and start a thread for it differs between two
+    # requests (by tens of ms when three workers and the server share two busy cores),
+    # so two stamps may be a little closer than the requests were. Two workers on one
+    # host would show gaps near 0, far below this.
+    tolerance = 0.05
     gaps = log.min_gap()
     assert all(gap >= delay - tolerance for gap in gaps.values()), gaps
 

@@ -35,7 +35,7 @@ from ..models import Page, Record
 from ..sinks.postgres import one_line, url_secrets
 from ..urls import host_of, site_key
 from . import FrontierItem, RunStart
-from .postgres import PostgresState
+from .postgres import PAGE_BATCH, PostgresState
 from .sqlite import StateError
 
 log = logging.getLogger("harvester")
@@ -239,14 +239,29 @@ class SharedJob(PostgresState):
         )
         return row is not None
 
-    def site_pages(self, site: str) -> tuple[list[Page], int]:
-        """The site's pages of this run in crawl order, and the newest page's sequence."""
-        rows = self.x(
-            "SELECT seq, page FROM crawl_pages WHERE job = %s AND site = %s AND run = %s"
-            " ORDER BY seq",
+    def newest_page(self, site: str) -> int:
+        """The sequence number of the site's newest page of this run (0: none)."""
+        row = self.one(
+            "SELECT max(seq) FROM crawl_pages WHERE job = %s AND site = %s AND run = %s",
             [self.job, site, self.run],
-        ).fetchall()
-        return [Page.from_json(page) for _, page in rows], max((s for s, _ in rows), default=0)
+        )
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def site_pages(self, site: str, upto: int) -> Iterator[Page]:
+        """The site's pages of this run up to sequence `upto`, in crawl order: streamed a
+        batch at a time (dedup reads them several times; a big site is not held whole)."""
+        after = 0
+        while True:
+            rows = self.x(
+                "SELECT seq, page FROM crawl_pages WHERE job = %s AND site = %s AND run = %s"
+                " AND seq > %s AND seq <= %s ORDER BY seq LIMIT %s",
+                [self.job, site, self.run, after, upto, PAGE_BATCH],
+            ).fetchall()
+            for _, page in rows:
+                yield Page.from_json(page)
+            if len(rows) < PAGE_BATCH:
+                return
+            after = rows[-1][0]
 
     def deduped_seq(self, site: str) -> int:
         row = self.one(
