@@ -16,20 +16,26 @@ from collections.abc import Iterator
 
 from .dedup import DedupOptions, DedupStats, build_records
 from .dedup.crosssite import fold_across_sites, sketch_text, sketched
-from .models import Record
+from .dedup.site import PageSource
+from .models import Page, Record
 from .state.job import SharedJob, StoredRecord
 
 log = logging.getLogger("harvester")
+SITE_IN_MEMORY = 2000  # pages of a site held at once for its dedup; a bigger one is streamed
 
 
 def dedup_site(state: SharedJob, site: str, options: DedupOptions) -> None:
     """The site's records from its pages, unless they are current already."""
     with state.transaction(), state.site_lock(site):
         state.durable()
-        newest = state.newest_page(site)
+        newest, count = state.newest_page(site)
         if not newest or newest <= state.deduped_seq(site):
             return
-        made = build_records(lambda: state.site_pages(site, newest), options, DedupStats())
+        if count <= SITE_IN_MEMORY:  # read once, not once a pass
+            pages: list[Page] | PageSource = list(state.site_pages(site, newest))
+        else:
+            pages = lambda: state.site_pages(site, newest)  # noqa: E731
+        made = build_records(pages, options, DedupStats())
         records = [_stored(record, options) for record in made]
         state.put_site_records(site, records, newest)
     log.info("site %s: %d records", site, len(records))

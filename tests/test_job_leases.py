@@ -12,8 +12,10 @@ import pytest
 
 from harvester.dedup import DedupOptions
 from harvester.jobs import finish
-from harvester.state import FrontierItem
+from harvester.models import Page
+from harvester.state import FrontierItem, StoredPage
 from harvester.state.job import POLL, JobDone, NoJob, SharedJob, WorkerOptions
+from harvester.state.postgres import PAGE_BATCH
 
 SEEDS = ["http://a.test/"]
 Opener = Callable[..., SharedJob]
@@ -185,3 +187,20 @@ def test_jobs_share_tables_but_not_rows(new_database: Callable[[], str]) -> None
         other.close()
     with psycopg.connect(url) as db:
         assert db.execute("SELECT count(*) FROM crawl_workers").fetchone() == (0,)
+
+
+def test_a_sites_pages_are_read_in_batches_up_to_the_newest_deduplicated(
+    worker: Opener,
+) -> None:
+    a = worker()
+    a.start(SEEDS)
+    urls = [f"http://a.test/{n}" for n in range(PAGE_BATCH + 44)]
+    with a.transaction():
+        for url in [*urls, "http://b.test/other"]:
+            page = Page(url, None, url, None, None, None, None, None, [], [], "2026-01-01", "http")
+            a.pages.put(StoredPage(page))
+    newest, count = a.newest_page("a.test")
+    assert count == len(urls)
+    assert [p.url for p in a.site_pages("a.test", newest)] == urls  # in crawl order, all
+    tenth = a.one("SELECT seq FROM crawl_pages WHERE url = %s", [urls[9]])[0]
+    assert [p.url for p in a.site_pages("a.test", tenth)] == urls[:10]

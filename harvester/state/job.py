@@ -239,13 +239,14 @@ class SharedJob(PostgresState):
         )
         return row is not None
 
-    def newest_page(self, site: str) -> int:
-        """The sequence number of the site's newest page of this run (0: none)."""
+    def newest_page(self, site: str) -> tuple[int, int]:
+        """The sequence number of the site's newest page of this run (0: none), and how
+        many pages it has."""
         row = self.one(
-            "SELECT max(seq) FROM crawl_pages WHERE job = %s AND site = %s AND run = %s",
+            "SELECT max(seq), count(*) FROM crawl_pages WHERE job = %s AND site = %s AND run = %s",
             [self.job, site, self.run],
         )
-        return int(row[0]) if row and row[0] is not None else 0
+        return (int(row[0]), int(row[1])) if row and row[0] is not None else (0, 0)
 
     def site_pages(self, site: str, upto: int) -> Iterator[Page]:
         """The site's pages of this run up to sequence `upto`, in crawl order: streamed a
