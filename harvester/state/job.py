@@ -35,7 +35,7 @@ from ..models import Page, Record
 from ..sinks.postgres import one_line, url_secrets
 from ..urls import host_of, site_key
 from . import FrontierItem, RunStart
-from .postgres import PAGE_BATCH, PostgresState
+from .postgres import PostgresState, pages_where
 from .sqlite import StateError
 
 log = logging.getLogger("harvester")
@@ -249,20 +249,9 @@ class SharedJob(PostgresState):
         return (int(row[0]), int(row[1])) if row and row[0] is not None else (0, 0)
 
     def site_pages(self, site: str, upto: int) -> Iterator[Page]:
-        """The site's pages of this run up to sequence `upto`, in crawl order: streamed a
-        batch at a time (dedup reads them several times; a big site is not held whole)."""
-        after = 0
-        while True:
-            rows = self.x(
-                "SELECT seq, page FROM crawl_pages WHERE job = %s AND site = %s AND run = %s"
-                " AND seq > %s AND seq <= %s ORDER BY seq LIMIT %s",
-                [self.job, site, self.run, after, upto, PAGE_BATCH],
-            ).fetchall()
-            for _, page in rows:
-                yield Page.from_json(page)
-            if len(rows) < PAGE_BATCH:
-                return
-            after = rows[-1][0]
+        """The site's pages of this run up to sequence `upto`, in crawl order."""
+        condition = "job = %s AND site = %s AND run = %s AND seq <= %s"
+        return pages_where(self, condition, [self.job, site, self.run, upto])
 
     def deduped_seq(self, site: str) -> int:
         row = self.one(

@@ -453,21 +453,7 @@ class _Pages(_Part):
         )
 
     def current(self) -> Iterator[Page]:
-        """Streamed a batch at a time, by key: other statements may run in between."""
-        after = 0
-        while True:
-            rows = self.x(
-                "SELECT seq, page FROM crawl_pages WHERE job = %s AND run = %s AND seq > %s"
-                " ORDER BY seq LIMIT %s",
-                self.state.run,
-                after,
-                PAGE_BATCH,
-            ).fetchall()
-            for _, page in rows:
-                yield Page.from_json(page)
-            if len(rows) < PAGE_BATCH:
-                return
-            after = rows[-1][0]
+        return pages_where(self.state, "job = %s AND run = %s", [self.job, self.state.run])
 
     def count(self) -> int:
         row = self.one(
@@ -601,8 +587,25 @@ class _Changes(_Part):
         return [(str(s), DeadLetter(str(e), int(c), str(m))) for s, e, c, m in rows]
 
 
+def pages_where(state: PostgresState, condition: str, params: list[Any]) -> Iterator[Page]:
+    """The stored pages that meet `condition`, in crawl order, streamed a batch at a time
+    by key: other statements may run in between."""
+    after = 0
+    while True:
+        rows = state.x(
+            f"SELECT seq, page FROM crawl_pages WHERE {condition} AND seq > %s"
+            " ORDER BY seq LIMIT %s",
+            [*params, after, PAGE_BATCH],
+        ).fetchall()
+        for _, page in rows:
+            yield Page.from_json(page)
+        if len(rows) < PAGE_BATCH:
+            return
+        after = rows[-1][0]
+
+
 def _known(row: tuple[str, str, str, str, str]) -> Known:
     return Known(row[0], row[1], row[2], json.loads(row[3]), tuple(json.loads(row[4])))
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresState", "host_name"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresState", "host_name", "pages_where"]
