@@ -250,8 +250,11 @@ class _Job:
             self.begun = self.worker.start(seeds, spec)
         except JobDone as exc:
             raise RunError(str(exc), 0) from None
-        if not seeds:
-            seeds, spec = self.worker.seeds_and_scope()
+        job_seeds, job_spec = self.worker.seeds_and_scope()
+        if seeds and self.begun.resumed and set(seeds) - set(job_seeds):
+            self._say(f"job {self.worker.job} is under way: this worker crawls its seeds")
+        if self.begun.resumed or not seeds:
+            seeds, spec = job_seeds, job_spec
             s = replace(
                 s,
                 allow_domain=tuple(spec.get("allow_domain", ())),
