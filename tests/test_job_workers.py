@@ -79,13 +79,13 @@ class Team:
             assert code == 0, f"{name} exited with {code}:\n{self.log(name)[-3000:]}"
 
     def stop(self, sig: signal.Signals, *names: str) -> float:
-        """Signal these workers and wait for them to end; returns when it was sent."""
-        sent = time.monotonic()
+        """Signal these workers and wait for them to end; returns when they had ended (a
+        request they sent just as the signal went out is stamped a moment after it)."""
         for name in names:
             self.procs[name].send_signal(sig)
         for name in names:
             self.procs[name].wait(30)
-        return sent
+        return time.monotonic()
 
     def kill_all(self) -> None:
         for proc in self.procs.values():
