@@ -30,7 +30,14 @@ from .report import Failure, Summary
 from .robots import Robots, origin_of
 from .settings import DEFAULTS
 from .sitemaps import MAX_SITEMAP_BYTES, discover
-from .state import CrawlState, FrontierItem, MemoryState, RunStart, StoredPage
+from .state import (
+    CrawlState,
+    FrontierItem,
+    MemoryState,
+    RunStart,
+    SharedFrontier,
+    StoredPage,
+)
 from .traps import TrapGuard
 from .urls import Scope, host_of, site_key
 from .warc import WarcWriter
@@ -128,6 +135,8 @@ async def crawl(
     crawler = _Crawler(scope or Scope.from_seeds(seeds), options, summary, state, warc)
     crawler.progress, crawler.listed = progress, listed
     crawler.joined, crawler.site_done = start.joined, site_done
+    if start.joined and isinstance(state.frontier, SharedFrontier):
+        crawler.leases = state.frontier
     if not start.joined and not start.resumed and not options.sitemap_only:
         crawler.add_seeds(seeds)
     await crawler.run(seeds, discover=not start.resumed)
@@ -154,6 +163,7 @@ class _Crawler:
     stop_at: float | None = None  # time.monotonic() of --max-time
     browser: Browser | None = None
     joined: bool = False  # a worker of a shared job
+    leases: SharedFrontier | None = None  # its frontier
     counted_at: float = -math.inf  # when the job's requests were last counted
     site_done: Callable[[str], None] | None = None
 
@@ -183,9 +193,8 @@ class _Crawler:
         with self.state.transaction():
             for seed in seeds:
                 self.enqueue(seed, 0, None, force=True)
-            if self.joined:
-                hosts = sorted({host_of(seed) for seed in seeds})
-                self.state.frontier.hold(hosts)  # type: ignore[attr-defined]
+            if self.leases is not None:
+                self.leases.hold(sorted({host_of(seed) for seed in seeds}))
 
     async def run(self, seeds: list[str], discover: bool = True) -> None:
         """Crawl until the frontier is empty or --max-pages requests were made.
@@ -215,15 +224,15 @@ class _Crawler:
                     self.options.fetch.user_agent,
                     ignore=self.options.ignore_robots,
                 )
-                if self.joined:  # the next holder of a host waits for this one's delay
-                    self.state.frontier.wait_left = fetcher.gate.wait_left  # type: ignore[attr-defined]
+                if self.leases is not None:  # a host's next holder waits for this one's delay
+                    self.leases.wait_left = fetcher.gate.wait_left
                     if discover and not self.options.sitemap_only:
                         self.add_seeds(seeds)
                 reads_sitemaps = discover or not self.joined
                 if self.options.sitemaps and reads_sitemaps and not run_stats.get(SITEMAPS_READ):
                     await self.discover_in_time(fetcher, seeds)
-                if self.joined and discover:
-                    self.state.started()  # type: ignore[attr-defined]
+                if self.leases is not None and discover:
+                    self.leases.begun()
                 await self.loop(fetcher)
         self.summary.over_limit += len(self.state.frontier)
         self.summary.trap_capped.update(self.traps.capped)
@@ -293,9 +302,9 @@ class _Crawler:
 
     def sites_finished(self) -> None:
         """A shared job's sites whose last URL this worker handled: deduplicated now."""
-        if self.site_done is None:
+        if self.site_done is None or self.leases is None:
             return
-        for site in self.state.frontier.finished_sites():  # type: ignore[attr-defined]
+        for site in self.leases.finished_sites():
             self.site_done(site)
 
     def new_fetcher(self) -> Fetcher:

@@ -7,10 +7,10 @@ The stages only see these protocols, so the in-memory store, the embedded SQLite
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..changes import Event, Known
 from ..models import Page
@@ -33,6 +33,25 @@ class Frontier(Protocol):
     def idle(self) -> float | None:
         """Seconds to wait before popping again when `pop` found nothing; None when
         nothing more will come (only a shared frontier waits for other workers)."""
+        ...
+
+
+@runtime_checkable
+class SharedFrontier(Frontier, Protocol):
+    """A frontier that workers on many machines share by leasing hosts (state/job.py)."""
+
+    wait_left: Callable[[str], float]  # this worker's delay left for a host, handed on
+
+    def hold(self, hosts: list[str]) -> None:
+        """Lease these hosts now (the seeds', while their sitemaps are read)."""
+        ...
+
+    def begun(self) -> None:
+        """The seeds and sitemaps are queued: the run is under way."""
+        ...
+
+    def finished_sites(self) -> list[str]:
+        """Sites whose last URL this worker just handled."""
         ...
 
 

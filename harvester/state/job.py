@@ -520,6 +520,9 @@ class _HostFrontier:
         self.emptied.clear()
         return done
 
+    def begun(self) -> None:
+        self.state.started()
+
     def hold(self, hosts: list[str]) -> None:
         """Lease these hosts now (the seeds' hosts, in the transaction that queues the
         seeds): nobody else fetches from them while this worker reads their sitemaps."""

@@ -168,6 +168,7 @@ class PostgresState:
         self._secrets = url_secrets(url)
         self.conn = self._connect()
         self._depth = 0
+        self.known: _Seen | None = None
         self.statements, self.db_seconds = 0, 0.0
         try:
             self._migrate()
@@ -249,7 +250,7 @@ class PostgresState:
             with self._timed(self.conn.transaction()):
                 yield
         except BaseException as exc:
-            if hasattr(self, "known"):  # (not yet while migrating)
+            if self.known is not None:  # (None while migrating)
                 self.known.forget()  # what it learnt in the transaction is undone
             if isinstance(exc, psycopg.Error):  # the commit itself failed
                 raise self._error(exc) from None
